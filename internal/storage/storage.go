@@ -1,0 +1,90 @@
+// Package storage is the object-storage boundary: a small Bucket interface
+// with its contract in the doc comments, an S3 implementation (aws-sdk-go-v2,
+// any S3-compatible store) and one acceptance suite every implementation
+// passes.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// ObjectInfo describes one object.
+type ObjectInfo struct {
+	Key          string
+	Size         int64
+	ETag         string // as the store returns it, quotes included
+	ContentType  string
+	LastModified time.Time
+	Metadata     map[string]string // user metadata, keys lower-case (Head/Get only; List leaves it nil)
+}
+
+// PutOptions tunes a Put.
+type PutOptions struct {
+	ContentType string
+	Metadata    map[string]string // user metadata; keys lower-case ASCII
+	// IfNoneMatch: create only; fail with ErrPreconditionFailed if the key exists.
+	IfNoneMatch bool
+	// IfMatch: replace only the object with this ETag; fail with
+	// ErrPreconditionFailed otherwise.
+	IfMatch string
+}
+
+// Errors every implementation returns (wrapped) so callers can decide with errors.Is.
+var (
+	ErrNotFound           = errors.New("object not found")
+	ErrPreconditionFailed = errors.New("precondition failed")
+)
+
+// Bucket is one bucket.
+type Bucket interface {
+	// Name is the bucket's name.
+	Name() string
+	// Get opens an object for streaming. The caller closes the reader.
+	// A missing object is ErrNotFound.
+	Get(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error)
+	// Head returns an object's attributes and metadata; ErrNotFound if missing.
+	Head(ctx context.Context, key string) (ObjectInfo, error)
+	// Put writes an object from r, streaming. size may be -1 if unknown.
+	// Put without preconditions is idempotent: it replaces whatever was there.
+	Put(ctx context.Context, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error)
+	// List calls fn for every object whose key starts with prefix, in key
+	// order, across all pages, starting after startAfter ("" for the
+	// beginning). It stops at fn's first error and returns it.
+	List(ctx context.Context, prefix, startAfter string, fn func(ObjectInfo) error) error
+	// Delete removes an object; deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Store hands out buckets by name.
+type Store interface {
+	Bucket(name string) Bucket
+}
+
+// URI is a parsed s3://bucket/key reference.
+type URI struct {
+	Bucket string
+	Key    string // may be "" or end in "/" for a prefix
+}
+
+// ParseURI parses s3://bucket/key.
+func ParseURI(s string) (URI, error) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok {
+		return URI{}, fmt.Errorf("%q: not an s3:// URI", s)
+	}
+	bucket, key, _ := strings.Cut(rest, "/")
+	if bucket == "" {
+		return URI{}, fmt.Errorf("%q: no bucket name", s)
+	}
+	return URI{Bucket: bucket, Key: key}, nil
+}
+
+// IsPrefix reports whether the URI names a prefix (empty key or trailing slash).
+func (u URI) IsPrefix() bool { return u.Key == "" || strings.HasSuffix(u.Key, "/") }
+
+func (u URI) String() string { return "s3://" + u.Bucket + "/" + u.Key }
