@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/mattn/go-isatty"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/cli"
+	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/producer"
+	"github.com/ocrbatch/ocrworker/internal/ratelimit"
+	"github.com/ocrbatch/ocrworker/internal/setup"
+)
+
+// env is what every subcommand needs, built from the global flags.
+type env struct {
+	cfg *config.Config
+	log zerolog.Logger
+	rdb redis.UniversalClient
+}
+
+// parse registers the globals on fs, parses args, and checks the
+// positional argument count.
+func parse(fs *flag.FlagSet, g *cli.Globals, args []string, stdout io.Writer, usage string, minArgs, maxArgs int) ([]string, error) {
+	g.Register(fs)
+	pos, err := cli.Parse(fs, args)
+	if err == flag.ErrHelp {
+		cli.PrintUsage(stdout, fs, usage)
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) < minArgs || (maxArgs >= 0 && len(pos) > maxArgs) {
+		return nil, cli.Usagef("%s", usage)
+	}
+	return pos, nil
+}
+
+func load(g cli.Globals, stderr io.Writer) (*env, error) {
+	log, err := cli.Logger(stderr, g.LogFormat, g.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(config.Path(g.Config))
+	if err != nil {
+		return nil, err
+	}
+	_, rdb, err := setup.Redis(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &env{cfg: cfg, log: log, rdb: rdb}, nil
+}
+
+const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
+                        [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...`
+
+func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		g  cli.Globals
+		o  producer.Options
+		fs = flag.NewFlagSet("enqueue", flag.ContinueOnError)
+	)
+	fs.StringVar(&o.Type, "type", "", "document type: receipt, credit-card, name-card, biz-license, id-card, medical-receipt, passport, face-compare")
+	fs.StringVar(&o.Vendor, "vendor", "", "vendor name from the config (default: the route of the type)")
+	fs.StringVar(&o.Out, "out", "", "output prefix s3://BUCKET/PREFIX/")
+	fs.StringVar(&o.Batch, "batch", "", "batch id (default: a new one)")
+	fs.StringVar(&o.Queue, "queue", "default", "asynq queue")
+	fs.BoolVar(&o.Force, "force", false, "enqueue even when a result exists for the same source ETag")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "count what would be enqueued; enqueue nothing")
+	fs.BoolVar(&o.Verify, "verify", false, "id-card at NHN: also check authenticity")
+	fs.StringVar(&o.Face, "face", "", "face-compare: the face photo s3://B/FACE (the SOURCE is the ID card)")
+	sources, err := parse(fs, &g, args, stdout, enqueueUsage, 1, -1)
+	if err != nil {
+		return err
+	}
+	hasManifest := false
+	for _, s := range sources {
+		hasManifest = hasManifest || (len(s) > 0 && s[0] == '@')
+	}
+	if o.Type == "" && !hasManifest {
+		return cli.Usagef("--type is required\n%s", enqueueUsage)
+	}
+	if o.Out == "" && !hasManifest {
+		return cli.Usagef("--out is required\n%s", enqueueUsage)
+	}
+	if o.Batch == "" {
+		o.Batch = batch.NewID(time.Now())
+	} else if err := batch.CheckID(o.Batch); err != nil {
+		return cli.Usagef("--batch: %v", err)
+	}
+	e, err := load(g, stderr)
+	if err != nil {
+		return err
+	}
+	store, err := setup.Store(ctx, e.cfg)
+	if err != nil {
+		return err
+	}
+	client := asynq.NewClientFromRedisClient(e.rdb)
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: batch.New(e.rdb)}, Log: e.log}
+	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
+			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		enq.Progress = func(done, _ int64) { _ = bar.Set64(done) }
+		defer bar.Finish()
+	}
+	sum, err := enq.Run(ctx, sources, o)
+	if err != nil {
+		return err
+	}
+	if o.DryRun {
+		fmt.Fprintln(stderr, "dry run: nothing was enqueued")
+	}
+	fmt.Fprintln(stdout, sum.String())
+	return nil
+}
+
+const statusUsage = "usage: producer status BATCH [--follow]"
+
+func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		g      cli.Globals
+		follow bool
+		fs     = flag.NewFlagSet("status", flag.ContinueOnError)
+	)
+	fs.BoolVar(&follow, "follow", false, "show a progress bar until the batch is done")
+	fs.BoolVar(&follow, "f", false, "short for --follow")
+	pos, err := parse(fs, &g, args, stdout, statusUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	if err := batch.CheckID(pos[0]); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	e, err := load(g, stderr)
+	if err != nil {
+		return err
+	}
+	t := batch.New(e.rdb)
+	if follow {
+		if _, err := t.Follow(ctx, stderr, pos[0], time.Second); err != nil {
+			return err
+		}
+	}
+	s, err := t.Get(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return batch.Print(stdout, s)
+}
+
+func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		g     cli.Globals
+		limit int64
+		fs    = flag.NewFlagSet("batches", flag.ContinueOnError)
+	)
+	fs.Int64Var(&limit, "limit", 20, "how many batches")
+	if _, err := parse(fs, &g, args, stdout, "usage: producer batches [--limit N]", 0, 0); err != nil {
+		return err
+	}
+	e, err := load(g, stderr)
+	if err != nil {
+		return err
+	}
+	t := batch.New(e.rdb)
+	ids, err := t.List(ctx, limit)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s, err := t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := batch.Print(stdout, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var g cli.Globals
+	fs := flag.NewFlagSet("resume", flag.ContinueOnError)
+	pos, err := parse(fs, &g, args, stdout, "usage: producer resume VENDOR", 1, 1)
+	if err != nil {
+		return err
+	}
+	e, err := load(g, stderr)
+	if err != nil {
+		return err
+	}
+	if _, ok := e.cfg.Vendors[pos[0]]; !ok {
+		return cli.Usagef("vendor %q is not configured", pos[0])
+	}
+	was, err := ratelimit.NewGate(e.rdb).Resume(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if was {
+		fmt.Fprintf(stdout, "resumed %s\n", pos[0])
+	} else {
+		fmt.Fprintf(stdout, "%s was not halted\n", pos[0])
+	}
+	return nil
+}
+
+func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		g   cli.Globals
+		dur time.Duration
+		fs  = flag.NewFlagSet("halt", flag.ContinueOnError)
+	)
+	fs.DurationVar(&dur, "for", time.Hour, "how long before workers try the vendor again by themselves")
+	pos, err := parse(fs, &g, args, stdout, "usage: producer halt VENDOR [--for 1h]", 1, 1)
+	if err != nil {
+		return err
+	}
+	e, err := load(g, stderr)
+	if err != nil {
+		return err
+	}
+	if _, ok := e.cfg.Vendors[pos[0]]; !ok {
+		return cli.Usagef("vendor %q is not configured", pos[0])
+	}
+	if err := ratelimit.NewGate(e.rdb).Halt(ctx, pos[0], "operator", time.Now().Add(dur)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "halted %s for %s\n", pos[0], dur)
+	return nil
+}

@@ -1,0 +1,95 @@
+// Command producer enqueues OCR tasks and reports on batches.
+//
+//	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
+//	                 [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+//	producer status BATCH [--follow]
+//	producer resume VENDOR
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ocrbatch/ocrworker/internal/cli"
+)
+
+const usage = `
+producer enqueues OCR tasks (object references only) and reports on batches.
+
+Usage:
+  producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
+                   [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+  producer status BATCH [--follow]     counts, percent and rate of a batch
+  producer batches                     the most recent batches
+  producer resume VENDOR               resume calls to a halted vendor (quota, credentials)
+  producer halt VENDOR [--for 1h]      stop calls to a vendor from every worker
+
+A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
+under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
+with optional vendor, out, verify, faceImage; @- reads standard input).
+
+Global flags (before or after the subcommand): --config FILE (or OCR_CONFIG),
+--log-format json|console, --log-level LEVEL (or LOG_LEVEL).
+Run 'producer COMMAND --help' for a command's flags.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// commands maps subcommand names to their runners.
+var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
+	"enqueue": runEnqueue,
+	"status":  runStatus,
+	"batches": runBatches,
+	"resume":  runResume,
+	"halt":    runHalt,
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	// Global flags may come before the subcommand.
+	var g cli.Globals
+	fs := flag.NewFlagSet("producer", flag.ContinueOnError)
+	g.Register(fs)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fmt.Fprintln(stdout, usage[1:])
+			return cli.ExitOK
+		}
+		fmt.Fprintln(stderr, "error:", err)
+		return cli.ExitUsage
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fmt.Fprintln(stderr, "error: no command given")
+		fmt.Fprintln(stderr, usage[1:])
+		return cli.ExitUsage
+	}
+	if rest[0] == "help" {
+		fmt.Fprintln(stdout, usage[1:])
+		return cli.ExitOK
+	}
+	cmd, ok := commands[rest[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "error: unknown command %q\n", rest[0])
+		fmt.Fprintln(stderr, "run 'producer --help' for usage")
+		return cli.ExitUsage
+	}
+	// Re-pass the globals given before the subcommand; flags after it win.
+	sub := globalsAsArgs(fs)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return cli.Exit(stderr, cmd(ctx, append(sub, rest[1:]...), stdout, stderr))
+}
+
+func globalsAsArgs(fs *flag.FlagSet) []string {
+	var out []string
+	fs.Visit(func(f *flag.Flag) { out = append(out, "--"+f.Name+"="+f.Value.String()) })
+	return out
+}

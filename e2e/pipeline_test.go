@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ocrbatch/ocrworker/internal/result"
+	"github.com/ocrbatch/ocrworker/internal/stack"
+	"github.com/ocrbatch/ocrworker/internal/testimages"
+)
+
+var clovaTypes = []string{result.TypeReceipt, result.TypeCreditCard, result.TypeNameCard, result.TypeBizLicense,
+	result.TypeIDCard, result.TypeMedicalReceipt, result.TypePassport}
+
+// TestPipelineAllClovaTypes: 56 documents across the seven CLOVA OCR types,
+// half through multipart bodies (enqueued by prefix), half through JSON
+// bodies (enqueued by manifest); every result present, correct and
+// traceable to its image; a second enqueue skips everything; no secret in
+// any log line.
+func TestPipelineAllClovaTypes(t *testing.T) {
+	s := newStack(t, stack.Options{})
+	in, out := bucket(t, s, "inbox"), bucket(t, s, "outbox")
+
+	images := map[string][]byte{} // source key -> bytes
+	typeOf := map[string]string{}
+	var manifest []map[string]any
+	seed := int64(1)
+	for _, typ := range clovaTypes {
+		for i := 0; i < 8; i++ {
+			seed++
+			var img []byte
+			ext := "png"
+			if i%2 == 0 {
+				img = testimages.PNG(seed, 48, 32, nil)
+			} else {
+				img, ext = testimages.JPEG(seed, 48, 32, nil), "jpg"
+			}
+			mode := "mp"
+			if i >= 4 {
+				mode = "json"
+			}
+			key := fmt.Sprintf("docs/%s/%s/%02d.%s", typ, mode, i, ext)
+			put(t, in, key, img)
+			images[key], typeOf[key] = img, typ
+			if mode == "json" {
+				manifest = append(manifest, map[string]any{"uri": "s3://inbox/" + key, "type": typ, "vendor": "clova-json"})
+			}
+		}
+	}
+	worker, err := s.StartWorker("--concurrency", "8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, typ := range clovaTypes {
+		o := producer(t, s, 0, "enqueue", "--type", typ, "--vendor", "clova", "--out", "s3://outbox/results/",
+			"--batch", "all-"+typ, "s3://inbox/docs/"+typ+"/mp/")
+		n, skipped, b := enqueuedLine(t, o)
+		if n != 4 || skipped != 0 || b != "all-"+typ {
+			t.Fatalf("%s: %q", typ, o)
+		}
+		total += n
+	}
+	o := producer(t, s, 0, "enqueue", "--out", "s3://outbox/results/", "--batch", "all-json", "@"+writeManifest(t, manifest))
+	if n, _, _ := enqueuedLine(t, o); n != len(manifest) {
+		t.Fatalf("manifest: %q", o)
+	}
+	total += len(manifest)
+
+	keys := waitResults(t, out, "results/", total, 3*time.Minute)
+	if len(keys) != total {
+		t.Fatalf("%d results, want %d", len(keys), total)
+	}
+	for key, img := range images {
+		rkey := "results/" + key + ".json"
+		if !keys[rkey] {
+			t.Errorf("no result for %s", key)
+			continue
+		}
+		r := readResult(t, out, rkey)
+		typ := typeOf[key]
+		if r.Schema != result.Schema || r.Status != result.StatusSucceeded || r.DocumentType != typ {
+			t.Errorf("%s: schema %q status %q type %q error %+v", key, r.Schema, r.Status, r.DocumentType, r.Error)
+			continue
+		}
+		if r.Source["uri"] != "s3://inbox/"+key || r.Source["sha256"] != sha(img) || r.Source["size"] != float64(len(img)) {
+			t.Errorf("%s: source %v", key, r.Source)
+		}
+		wantVendor, wantFormat := "clova", "png"
+		if strings.Contains(key, "/json/") {
+			wantVendor = "clova-json"
+		}
+		if strings.HasSuffix(key, ".jpg") {
+			wantFormat = "jpg"
+		}
+		if r.Vendor["name"] != wantVendor || r.Vendor["endpoint"] != "document/"+typ || r.Source["format"] != wantFormat {
+			t.Errorf("%s: vendor %v format %v", key, r.Vendor, r.Source["format"])
+		}
+		if r.Vendor["requestId"] == "" || r.StartedAt == "" || r.CompletedAt == "" || r.Attempts != 1 {
+			t.Errorf("%s: envelope %s", key, r.raw)
+		}
+		checkFields(t, key, typ, r.Fields, img)
+	}
+
+	// Everything has a current result: a second enqueue skips it all.
+	o = producer(t, s, 0, "enqueue", "--type", result.TypeReceipt, "--vendor", "clova", "--out", "s3://outbox/results/",
+		"s3://inbox/docs/receipt/mp/")
+	if n, skipped, _ := enqueuedLine(t, o); n != 0 || skipped != 4 {
+		t.Errorf("second enqueue: %q", o)
+	}
+	o = producer(t, s, 0, "enqueue", "--out", "s3://outbox/results/", "@"+writeManifest(t, manifest))
+	if n, skipped, _ := enqueuedLine(t, o); n != 0 || skipped != len(manifest) {
+		t.Errorf("second manifest enqueue: %q", o)
+	}
+	// --force re-reads.
+	o = producer(t, s, 0, "enqueue", "--type", result.TypeReceipt, "--vendor", "clova", "--out", "s3://outbox/results/",
+		"--force", "s3://inbox/docs/receipt/mp/00.png")
+	if n, _, _ := enqueuedLine(t, o); n != 1 {
+		t.Errorf("--force: %q", o)
+	}
+
+	// Batch status counts what finished.
+	st := producer(t, s, 0, "status", "all-receipt")
+	if !strings.Contains(st, "succeeded 4") {
+		t.Errorf("status: %q", st)
+	}
+	worker.Stop()
+	if err := worker.Wait(time.Second); err != nil {
+		t.Errorf("worker exit after SIGTERM: %v", err)
+	}
+	assertNoSecrets(t, s)
+}
+
+// TestEnqueueTwiceOneTask: the same object for the same type and output,
+// enqueued twice before any worker runs, is one task.
+func TestEnqueueTwiceOneTask(t *testing.T) {
+	s := newStack(t, stack.Options{})
+	in := bucket(t, s, "inbox")
+	bucket(t, s, "outbox")
+	put(t, in, "a.png", testimages.PNG(7, 16, 16, nil))
+	o1 := producer(t, s, 0, "enqueue", "--type", "receipt", "--out", "s3://outbox/r/", "s3://inbox/a.png")
+	o2 := producer(t, s, 0, "enqueue", "--type", "receipt", "--out", "s3://outbox/r/", "s3://inbox/a.png")
+	if n, _, _ := enqueuedLine(t, o1); n != 1 {
+		t.Errorf("first: %q", o1)
+	}
+	if n, skipped, _ := enqueuedLine(t, o2); n != 0 || skipped != 1 {
+		t.Errorf("second: %q", o2)
+	}
+	// Dry run enqueues nothing.
+	o3 := producer(t, s, 0, "enqueue", "--type", "receipt", "--out", "s3://outbox/other/", "--dry-run", "s3://inbox/a.png")
+	if n, _, _ := enqueuedLine(t, o3); n != 1 {
+		t.Errorf("dry run: %q", o3)
+	}
+}
+
+// TestProducerUsage: the contract's exit codes and messages.
+func TestProducerUsage(t *testing.T) {
+	s := newStack(t, stack.Options{})
+	producer(t, s, 0, "--help")
+	producer(t, s, 0, "enqueue", "--help")
+	producer(t, s, 2, "bogus")
+	producer(t, s, 2, "enqueue", "--type", "receipt", "s3://inbox/a.png") // no --out
+	producer(t, s, 2, "enqueue", "--out", "s3://o/", "--type", "receipt", "--nope", "s3://inbox/a.png")
+	o := producer(t, s, 1, "enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png")
+	_ = o
+	producer(t, s, 1, "enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png")
+	producer(t, s, 1, "--config", "/does/not/exist.yaml", "enqueue", "--type", "receipt", "--out", "s3://o/", "s3://inbox/a.png")
+}

@@ -1,0 +1,423 @@
+// Package config loads the one YAML file both binaries read
+// (shared/spec/interface.md): typed structs, ${ENV} expansion, defaults
+// filled in, and validation once at start with every error naming its key.
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/ocrbatch/ocrworker/internal/result"
+)
+
+// Vendor kinds.
+const (
+	KindClovaOCR  = "clova-ocr"
+	KindClovaEKYC = "clova-ekyc"
+	KindNHNOCR    = "nhn-ocr"
+)
+
+// Config is the whole file.
+type Config struct {
+	Redis     Redis              `yaml:"redis"`
+	Storage   Storage            `yaml:"storage"`
+	Vendors   map[string]*Vendor `yaml:"vendors"`
+	Routes    map[string]string  `yaml:"routes"`
+	Worker    Worker             `yaml:"worker"`
+	Schedules []Schedule         `yaml:"schedules"`
+	Dashboard Dashboard          `yaml:"dashboard"`
+}
+
+// Redis says where asynq, the rate limiter and batch counters live.
+type Redis struct {
+	URL string `yaml:"url"` // default: $REDIS_URL
+}
+
+// Storage is the S3 or S3-compatible object store.
+type Storage struct {
+	Endpoint  string `yaml:"endpoint"`  // optional; the AWS SDK's env/config chain also applies
+	Region    string `yaml:"region"`    // default us-east-1
+	PathStyle bool   `yaml:"pathStyle"` // MinIO and most S3-compatible stores want true
+}
+
+// RateLimit is a vendor account's call rate, shared by every worker process.
+type RateLimit struct {
+	RPS   float64 `yaml:"rps"`
+	Burst int     `yaml:"burst"` // default: ceil(rps)
+}
+
+// Vendor is one vendor account.
+type Vendor struct {
+	Kind        string    `yaml:"kind"`
+	URL         string    `yaml:"url"`
+	Secret      string    `yaml:"secret"`
+	AppKey      string    `yaml:"appKey"` // nhn-ocr
+	Mode        string    `yaml:"mode"`   // clova: multipart (default) or json
+	RateLimit   RateLimit `yaml:"rateLimit"`
+	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default 8
+	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default 30s
+	Verify      bool      `yaml:"verify"`      // nhn id-card: run the authenticity check
+	PII         string    `yaml:"pii"`         // "masked" (default) or "full"
+	KeepRaw     bool      `yaml:"keepRaw"`     // store the (masked) raw answer as K.raw.json
+	// MatchThreshold: face-compare similarity at or above which "match" is true. Default 0.8.
+	MatchThreshold float64 `yaml:"matchThreshold"`
+	// KeyRefresh: nhn public-key refetch interval. Default 1h.
+	KeyRefresh Duration `yaml:"keyRefresh"`
+	// HaltFor: how long calls stop after quota exhaustion or rejected
+	// credentials before workers try again by themselves. Default 15m.
+	HaltFor Duration `yaml:"haltFor"`
+	// MaxImageBytes: images larger than this fail as too_large without a
+	// download. Default: worker.maxImageBytes.
+	MaxImageBytes int64 `yaml:"maxImageBytes"`
+}
+
+// Worker tunes the worker processes.
+type Worker struct {
+	Concurrency     int            `yaml:"concurrency"`     // tasks in flight per process; default 16
+	Queues          map[string]int `yaml:"queues"`          // default critical=6, default=3, backfill=1
+	ShutdownTimeout Duration       `yaml:"shutdownTimeout"` // default 30s
+	MaxRetry        int            `yaml:"maxRetry"`        // transient failures before retries_exhausted; default 8
+	MaxImageBytes   int64          `yaml:"maxImageBytes"`   // default 20 MiB
+	// RateWait bounds how long a task waits in the worker for a vendor slot
+	// before it is handed back to the queue (not counted as a failure). Default 1m.
+	RateWait Duration `yaml:"rateWait"`
+	// TaskTimeout bounds one task run. Default 5m.
+	TaskTimeout Duration `yaml:"taskTimeout"`
+	// MetricsAddr serves /metrics, /healthz and /readyz; "" turns it off.
+	MetricsAddr string `yaml:"metricsAddr"`
+}
+
+// Schedule is a scheduled backfill: scan Source and enqueue what has no result.
+type Schedule struct {
+	Name   string `yaml:"name"`
+	Cron   string `yaml:"cron"`
+	Source string `yaml:"source"` // s3://bucket/prefix/
+	Type   string `yaml:"type"`
+	Vendor string `yaml:"vendor"`
+	Out    string `yaml:"out"`
+	Queue  string `yaml:"queue"` // default backfill
+}
+
+// Dashboard configures the dashboard command.
+type Dashboard struct {
+	Addr     string `yaml:"addr"`     // default 127.0.0.1:8080
+	Username string `yaml:"username"` // basic auth when set
+	Password string `yaml:"password"`
+	ReadOnly bool   `yaml:"readOnly"`
+}
+
+// Duration is a time.Duration written as "30s".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 5m", n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Error is a configuration error naming its key.
+type Error struct {
+	Key string
+	Msg string
+}
+
+func (e *Error) Error() string { return "config: " + e.Key + ": " + e.Msg }
+
+// Path returns the config file to use: flag value, else $OCR_CONFIG.
+func Path(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv("OCR_CONFIG")
+}
+
+// Load reads, expands, parses, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		return nil, &Error{Key: "--config", Msg: "no configuration file: pass --config FILE or set OCR_CONFIG"}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(b)
+}
+
+// Parse is Load from bytes.
+func Parse(b []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return nil, &Error{Key: "(file)", Msg: "empty configuration"}
+	}
+	if err := checkKeys(root.Content[0], "", typeOfConfig); err != nil {
+		return nil, err
+	}
+	expandEnv(&root)
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(mustMarshal(&root)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.setDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func mustMarshal(n *yaml.Node) []byte {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		panic(err) // a node tree that yaml just parsed always marshals
+	}
+	return b
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} in every string scalar, so secrets can live in
+// the environment or a mounted secret file.
+func expandEnv(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			return os.Getenv(m[2 : len(m)-1])
+		})
+		if n.Tag == "!!str" || n.Tag == "" {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	}
+	for _, c := range n.Content {
+		expandEnv(c)
+	}
+}
+
+func (c *Config) setDefaults() {
+	if c.Redis.URL == "" {
+		c.Redis.URL = os.Getenv("REDIS_URL")
+	}
+	if c.Storage.Region == "" {
+		c.Storage.Region = "us-east-1"
+	}
+	w := &c.Worker
+	if w.Concurrency == 0 {
+		w.Concurrency = 16
+	}
+	if len(w.Queues) == 0 {
+		w.Queues = map[string]int{"critical": 6, "default": 3, "backfill": 1}
+	}
+	if w.ShutdownTimeout == 0 {
+		w.ShutdownTimeout = Duration(30 * time.Second)
+	}
+	if w.MaxRetry == 0 {
+		w.MaxRetry = 8
+	}
+	if w.MaxImageBytes == 0 {
+		w.MaxImageBytes = 20 << 20
+	}
+	if w.RateWait == 0 {
+		w.RateWait = Duration(time.Minute)
+	}
+	if w.TaskTimeout == 0 {
+		w.TaskTimeout = Duration(5 * time.Minute)
+	}
+	for _, v := range c.Vendors {
+		if v == nil {
+			continue
+		}
+		if v.Mode == "" {
+			v.Mode = "multipart"
+		}
+		if v.Concurrency == 0 {
+			v.Concurrency = 8
+		}
+		if v.Timeout == 0 {
+			v.Timeout = Duration(30 * time.Second)
+		}
+		if v.RateLimit.Burst == 0 && v.RateLimit.RPS > 0 {
+			v.RateLimit.Burst = int(v.RateLimit.RPS + 0.999)
+		}
+		if v.PII == "" {
+			v.PII = "masked"
+		}
+		if v.MatchThreshold == 0 {
+			v.MatchThreshold = 0.8
+		}
+		if v.KeyRefresh == 0 {
+			v.KeyRefresh = Duration(time.Hour)
+		}
+		if v.HaltFor == 0 {
+			v.HaltFor = Duration(15 * time.Minute)
+		}
+		if v.MaxImageBytes == 0 {
+			v.MaxImageBytes = w.MaxImageBytes
+		}
+	}
+	for i := range c.Schedules {
+		if c.Schedules[i].Queue == "" {
+			c.Schedules[i].Queue = "backfill"
+		}
+	}
+	if c.Dashboard.Addr == "" {
+		c.Dashboard.Addr = "127.0.0.1:8080"
+	}
+}
+
+// vendorTypes: which document types each kind reads.
+var vendorTypes = map[string][]string{
+	KindClovaOCR:  {result.TypeReceipt, result.TypeCreditCard, result.TypeNameCard, result.TypeBizLicense, result.TypeIDCard, result.TypeMedicalReceipt, result.TypePassport},
+	KindClovaEKYC: {result.TypeBizLicense, result.TypeIDCard, result.TypeFaceCompare},
+	KindNHNOCR:    {result.TypeCreditCard, result.TypeIDCard},
+}
+
+// KindSupports reports whether a vendor kind reads a document type.
+func KindSupports(kind, docType string) bool {
+	for _, t := range vendorTypes[kind] {
+		if t == docType {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) validate() error {
+	if c.Redis.URL == "" {
+		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	for _, name := range sortedKeys(c.Vendors) {
+		v := c.Vendors[name]
+		k := "vendors." + name
+		if v == nil {
+			return &Error{Key: k, Msg: "missing"}
+		}
+		switch v.Kind {
+		case "":
+			return &Error{Key: k + ".kind", Msg: "missing"}
+		case KindClovaOCR, KindClovaEKYC, KindNHNOCR:
+		default:
+			return &Error{Key: k + ".kind", Msg: fmt.Sprintf("unknown kind %q (want clova-ocr, clova-ekyc or nhn-ocr)", v.Kind)}
+		}
+		if v.URL == "" {
+			return &Error{Key: k + ".url", Msg: "missing"}
+		}
+		if !strings.HasPrefix(v.URL, "http://") && !strings.HasPrefix(v.URL, "https://") {
+			return &Error{Key: k + ".url", Msg: "must start with http:// or https://"}
+		}
+		if v.Mode != "multipart" && v.Mode != "json" {
+			return &Error{Key: k + ".mode", Msg: fmt.Sprintf("%q: want multipart or json", v.Mode)}
+		}
+		if v.RateLimit.RPS < 0 {
+			return &Error{Key: k + ".rateLimit.rps", Msg: "must be >= 0 (0 = unlimited)"}
+		}
+		if v.RateLimit.Burst < 0 {
+			return &Error{Key: k + ".rateLimit.burst", Msg: "must be >= 0"}
+		}
+		if v.Concurrency < 0 {
+			return &Error{Key: k + ".concurrency", Msg: "must be > 0"}
+		}
+		if v.PII != "masked" && v.PII != "full" {
+			return &Error{Key: k + ".pii", Msg: fmt.Sprintf("%q: want masked or full", v.PII)}
+		}
+		if v.MatchThreshold < 0 || v.MatchThreshold > 1 {
+			return &Error{Key: k + ".matchThreshold", Msg: "must be between 0 and 1"}
+		}
+	}
+	for _, t := range sortedKeys(c.Routes) {
+		name := c.Routes[t]
+		k := "routes." + t
+		if !result.KnownType(t) {
+			return &Error{Key: k, Msg: fmt.Sprintf("unknown document type %q", t)}
+		}
+		v, ok := c.Vendors[name]
+		if !ok {
+			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q is not configured under vendors", name)}
+		}
+		if !KindSupports(v.Kind, t) {
+			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, t)}
+		}
+	}
+	w := c.Worker
+	if w.Concurrency < 1 {
+		return &Error{Key: "worker.concurrency", Msg: "must be > 0"}
+	}
+	for q, p := range w.Queues {
+		if p < 1 {
+			return &Error{Key: "worker.queues." + q, Msg: "priority must be > 0"}
+		}
+	}
+	for i, s := range c.Schedules {
+		k := fmt.Sprintf("schedules[%d]", i)
+		switch {
+		case s.Cron == "":
+			return &Error{Key: k + ".cron", Msg: "missing"}
+		case s.Source == "":
+			return &Error{Key: k + ".source", Msg: "missing"}
+		case s.Type == "":
+			return &Error{Key: k + ".type", Msg: "missing"}
+		case !result.KnownType(s.Type):
+			return &Error{Key: k + ".type", Msg: fmt.Sprintf("unknown document type %q", s.Type)}
+		case s.Out == "":
+			return &Error{Key: k + ".out", Msg: "missing"}
+		}
+	}
+	return nil
+}
+
+// ValidateSecrets checks what only a worker needs: each vendor's credentials.
+// The producer does not call vendors, so it does not require them.
+func (c *Config) ValidateSecrets() error {
+	for _, name := range sortedKeys(c.Vendors) {
+		v := c.Vendors[name]
+		if v.Secret == "" {
+			return &Error{Key: "vendors." + name + ".secret", Msg: "missing (is its environment variable set?)"}
+		}
+		if v.Kind == KindNHNOCR && v.AppKey == "" {
+			return &Error{Key: "vendors." + name + ".appKey", Msg: "missing (is its environment variable set?)"}
+		}
+	}
+	return nil
+}
+
+// VendorFor picks the vendor for a document type: the named one, else the route.
+func (c *Config) VendorFor(docType, named string) (string, *Vendor, error) {
+	name := named
+	if name == "" {
+		name = c.Routes[docType]
+		if name == "" {
+			return "", nil, fmt.Errorf("no route for document type %q and no vendor named", docType)
+		}
+	}
+	v, ok := c.Vendors[name]
+	if !ok {
+		return "", nil, fmt.Errorf("vendor %q is not configured", name)
+	}
+	if !KindSupports(v.Kind, docType) {
+		return "", nil, fmt.Errorf("vendor %q (%s) does not read %s", name, v.Kind, docType)
+	}
+	return name, v, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

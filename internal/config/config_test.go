@@ -1,0 +1,154 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const contractExample = `
+redis:
+  url: redis://127.0.0.1:6379/0
+storage:
+  endpoint: http://127.0.0.1:9000
+  region: us-east-1
+  pathStyle: true
+vendors:
+  clova:
+    kind: clova-ocr
+    url: https://xxxx.apigw.ntruss.com/custom/v1/1234/abcd
+    secret: ${CLOVA_OCR_SECRET}
+    mode: multipart
+    rateLimit: {rps: 10, burst: 10}
+    concurrency: 8
+    timeout: 30s
+  ekyc:
+    kind: clova-ekyc
+    url: https://xxxx.apigw-pub.fin-ntruss.com/ekyc/v1/1234/abcd
+    secret: ${CLOVA_EKYC_SECRET}
+    rateLimit: {rps: 5, burst: 5}
+  nhn:
+    kind: nhn-ocr
+    url: https://ocr.api.nhncloudservice.com
+    appKey: ${NHN_OCR_APPKEY}
+    secret: ${NHN_OCR_SECRET}
+    rateLimit: {rps: 5, burst: 5}
+    verify: false
+routes:
+  receipt: clova
+  biz-license: clova
+  id-card: nhn
+  credit-card: nhn
+  face-compare: ekyc
+`
+
+func TestParseContractExample(t *testing.T) {
+	t.Setenv("CLOVA_OCR_SECRET", "s3cr3t-clova")
+	t.Setenv("CLOVA_EKYC_SECRET", "s3cr3t-ekyc")
+	t.Setenv("NHN_OCR_APPKEY", "appkey")
+	t.Setenv("NHN_OCR_SECRET", "s3cr3t-nhn")
+	c, err := Parse([]byte(contractExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Vendors["clova"].Secret; got != "s3cr3t-clova" {
+		t.Errorf("secret not expanded: %q", got)
+	}
+	if got := c.Vendors["clova"].Timeout.D(); got != 30*time.Second {
+		t.Errorf("timeout = %v", got)
+	}
+	if c.Vendors["ekyc"].Mode != "multipart" || c.Vendors["ekyc"].Concurrency != 8 {
+		t.Errorf("defaults not filled: %+v", c.Vendors["ekyc"])
+	}
+	if c.Worker.Queues["backfill"] != 1 {
+		t.Errorf("default queues: %v", c.Worker.Queues)
+	}
+	if err := c.ValidateSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	name, v, err := c.VendorFor("id-card", "")
+	if err != nil || name != "nhn" || v.Kind != KindNHNOCR {
+		t.Errorf("VendorFor(id-card) = %q %v %v", name, v, err)
+	}
+	if _, _, err := c.VendorFor("passport", "nhn"); err == nil {
+		t.Error("nhn must not read passports")
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, key string }{
+		{"unknown top key", "redis: {url: redis://x}\nredsi: 1\n", "redsi"},
+		{"unknown nested key", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimt: {rps: 1}}\n", "vendors.clova.rateLimt"},
+		{"unknown key in rateLimit", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimit: {rsp: 1}}\n", "vendors.clova.rateLimit.rsp"},
+		{"unknown key in schedule", "redis: {url: redis://x}\nschedules:\n  - {cron: '* * * * *', source: s3://a/, type: receipt, out: s3://b/, bogus: 1}\n", "schedules[0].bogus"},
+		{"missing redis", "storage: {region: x}\n", "redis.url"},
+		{"missing kind", "redis: {url: redis://x}\nvendors:\n  clova: {url: http://x}\n", "vendors.clova.kind"},
+		{"missing url", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr}\n", "vendors.clova.url"},
+		{"bad mode", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, mode: xml}\n", "vendors.clova.mode"},
+		{"negative rps", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimit: {rps: -1}}\n", "vendors.clova.rateLimit.rps"},
+		{"route to unknown vendor", "redis: {url: redis://x}\nroutes: {receipt: nope}\n", "routes.receipt"},
+		{"route unknown type", "redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: http://x}\nroutes: {recipe: c}\n", "routes.recipe"},
+		{"route vendor cannot read type", "redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: http://x}\nroutes: {receipt: n}\n", "routes.receipt"},
+		{"schedule missing cron", "redis: {url: redis://x}\nschedules:\n  - {source: s3://a/, type: receipt, out: s3://b/}\n", "schedules[0].cron"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("REDIS_URL", "")
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.key+":") {
+				t.Errorf("error %q does not name %q", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestMissingSecretNamed(t *testing.T) {
+	t.Setenv("CLOVA_OCR_SECRET", "")
+	t.Setenv("CLOVA_EKYC_SECRET", "x")
+	t.Setenv("NHN_OCR_APPKEY", "x")
+	t.Setenv("NHN_OCR_SECRET", "x")
+	c, err := Parse([]byte(contractExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.ValidateSecrets()
+	if err == nil || !strings.Contains(err.Error(), "vendors.clova.secret") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRedisURLFromEnvAndLoadPath(t *testing.T) {
+	t.Setenv("REDIS_URL", "redis://10.0.0.1:6379/2")
+	dir := t.TempDir()
+	p := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(p, []byte("storage: {region: ap-northeast-2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OCR_CONFIG", p)
+	c, err := Load(Path(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.URL != "redis://10.0.0.1:6379/2" || c.Storage.Region != "ap-northeast-2" {
+		t.Errorf("got %+v", c)
+	}
+	if _, err := Load(""); err == nil {
+		t.Error("Load without a path must fail")
+	}
+}
+
+func TestEnvValueKeepsStringType(t *testing.T) {
+	// A secret that looks like a number or a bool must stay a string.
+	t.Setenv("SECRET_NUM", "12345")
+	c, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  c:\n    kind: clova-ocr\n    url: http://x\n    secret: ${SECRET_NUM}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Vendors["c"].Secret != "12345" {
+		t.Errorf("secret = %q", c.Vendors["c"].Secret)
+	}
+}

@@ -1,0 +1,194 @@
+// Package dashboard serves the operators' web UI: asynqmon (queues, tasks,
+// servers, scheduler entries; its UI assets are embedded in the asynqmon
+// module, so the binary needs no files) plus /metrics (the project's and
+// asynq's queue metrics), /healthz and /readyz.
+//
+// It listens on loopback by default. Set Username and Password to require
+// HTTP basic auth for the UI, its API and /metrics (the health endpoints stay
+// open for probes: they reveal nothing). ReadOnly lets asynqmon answer only
+// GET requests on its API, for shared screens.
+package dashboard
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrbatch/ocrworker/internal/metrics"
+)
+
+// DefaultAddr is where the dashboard listens unless told otherwise: loopback,
+// so an unconfigured dashboard is never reachable from the network.
+const DefaultAddr = "127.0.0.1:8080"
+
+// Options configure the dashboard.
+type Options struct {
+	// Addr to listen on (Serve only). Default DefaultAddr.
+	Addr string
+	// RedisOpt is the asynq Redis connection. Required.
+	RedisOpt asynq.RedisConnOpt
+	// Username and Password, when set, require HTTP basic auth.
+	Username, Password string
+	// ReadOnly refuses every mutating asynqmon API call (pause, delete, run...).
+	ReadOnly bool
+	// Ready is an extra readiness check beside the Redis ping the dashboard
+	// does itself (e.g. "storage reachable"). Optional.
+	Ready func(ctx context.Context) error
+	// Registry gets asynq's queue metrics and is served on /metrics. Default:
+	// a new registry with the Go runtime and process collectors.
+	Registry *prometheus.Registry
+}
+
+// Dashboard is the dashboard's http.Handler. Close it to release its Redis
+// connections.
+type Dashboard struct {
+	handler http.Handler
+	closers []func() error
+}
+
+// Handler returns the dashboard's handler (a *Dashboard, which the caller
+// should Close when done).
+func Handler(o Options) (http.Handler, error) {
+	return New(o)
+}
+
+// New builds the dashboard handler.
+func New(o Options) (*Dashboard, error) {
+	if o.RedisOpt == nil {
+		return nil, errors.New("dashboard: no Redis connection configured")
+	}
+	if (o.Username == "") != (o.Password == "") {
+		return nil, errors.New("dashboard: set both username and password, or neither")
+	}
+	rc, ok := o.RedisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, fmt.Errorf("dashboard: unsupported Redis connection %T", o.RedisOpt)
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = metrics.NewRegistry()
+	}
+	inspector := asynq.NewInspector(o.RedisOpt)
+	if err := metrics.RegisterQueueMetrics(reg, inspector); err != nil {
+		_ = inspector.Close()
+		_ = rc.Close()
+		return nil, fmt.Errorf("dashboard: queue metrics: %w", err)
+	}
+	mon := asynqmon.New(asynqmon.Options{RootPath: "/", RedisConnOpt: o.RedisOpt, ReadOnly: o.ReadOnly})
+
+	ready := func(ctx context.Context) error {
+		if err := rc.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+		if o.Ready != nil {
+			return o.Ready(ctx)
+		}
+		return nil
+	}
+	ops := metrics.OpsHandler(reg, ready)
+
+	mux := http.NewServeMux()
+	mux.Handle("/healthz", ops)
+	mux.Handle("/readyz", ops)
+	mux.Handle("/metrics", requireLogin(o.Username, o.Password, ops))
+	mux.Handle("/", requireLogin(o.Username, o.Password, mon))
+
+	return &Dashboard{
+		handler: mux,
+		closers: []func() error{mon.Close, inspector.Close, rc.Close},
+	}, nil
+}
+
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.handler.ServeHTTP(w, r)
+}
+
+// Close releases the Redis connections.
+func (d *Dashboard) Close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Serve listens on o.Addr and serves the dashboard until ctx ends, then
+// shuts down gracefully (in-flight requests get shutdownGrace).
+func Serve(ctx context.Context, o Options) error {
+	d, err := New(o)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	addr := o.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           d,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("dashboard: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("dashboard: shutdown: %w", err)
+	}
+	return nil
+}
+
+const shutdownGrace = 10 * time.Second
+
+// IsLoopback reports whether addr only listens on a loopback interface, so
+// the command can warn when it is exposed without a login.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// requireLogin wraps h with HTTP basic auth when a username is set.
+func requireLogin(user, pass string, h http.Handler) http.Handler {
+	if user == "" {
+		return h
+	}
+	// Compare hashes in constant time: neither the length nor a prefix of
+	// the credentials leaks through timing.
+	wantUser, wantPass := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		gotUser, gotPass := sha256.Sum256([]byte(u)), sha256.Sum256([]byte(p))
+		userOK := subtle.ConstantTimeCompare(gotUser[:], wantUser[:])
+		passOK := subtle.ConstantTimeCompare(gotPass[:], wantPass[:])
+		if !ok || userOK&passOK != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="ocr dashboard", charset="UTF-8"`)
+			http.Error(w, "login required", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,233 @@
+package imageformat_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/ocrbatch/ocrworker/internal/imageformat"
+	"github.com/ocrbatch/ocrworker/internal/testimages"
+)
+
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name   string
+		head   string
+		want   string
+		wantOK bool
+	}{
+		{"jpeg jfif", "\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", "jpg", true},
+		{"jpeg exif", "\xFF\xD8\xFF\xE1\x12\x34Exif\x00\x00", "jpg", true},
+		{"png", "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "png", true},
+		{"pdf", "%PDF-1.7\n%\xE2\xE3\xCF\xD3", "pdf", true},
+		{"tiff little-endian", "II*\x00\x08\x00\x00\x00", "tiff", true},
+		{"tiff big-endian", "MM\x00*\x00\x00\x00\x08", "tiff", true},
+		{"gif89a", "GIF89a\x01\x00\x01\x00", "gif", true},
+		{"gif87a", "GIF87a\x01\x00\x01\x00", "gif", true},
+		{"webp", "RIFF\x24\x00\x00\x00WEBPVP8 ", "webp", true},
+		{"bmp", "BM\x36\x00\x0C\x00\x00\x00\x00\x00\x36\x00\x00\x00", "bmp", true},
+		{"heic", "\x00\x00\x00\x18ftypheic\x00\x00\x00\x00", "heic", true},
+		{"heif mif1", "\x00\x00\x00\x1cftypmif1\x00\x00\x00\x00", "heic", true},
+		{"avif", "\x00\x00\x00\x1cftypavif\x00\x00\x00\x00", "avif", true},
+		{"mp4 is not an image", "\x00\x00\x00\x18ftypisom\x00\x00\x02\x00", "", false},
+		{"riff wave is not webp", "RIFF\x24\x00\x00\x00WAVEfmt ", "", false},
+		{"text starting with BM", "BMW owners club: newsletter", "", false},
+		{"BigTIFF is not classic tiff", "II+\x00\x08\x00\x00\x00", "", false},
+		{"truncated jpeg magic", "\xFF\xD8", "", false},
+		{"json", `{"uri":"s3://b/k"}`, "", false},
+		{"empty", "", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := imageformat.Detect([]byte(tt.head))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("%s: Detect = %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestSupported(t *testing.T) {
+	for _, f := range []string{"jpg", "png", "pdf", "tiff"} {
+		if !imageformat.Supported(f) {
+			t.Errorf("Supported(%q) = false", f)
+		}
+	}
+	for _, f := range []string{"gif", "webp", "bmp", "heic", "avif", ""} {
+		if imageformat.Supported(f) {
+			t.Errorf("Supported(%q) = true", f)
+		}
+	}
+}
+
+func pageCount(data []byte, format string) (int, error) {
+	return imageformat.PageCount(bytes.NewReader(data), int64(len(data)), format)
+}
+
+func TestPageCountPDF(t *testing.T) {
+	tests := []struct {
+		name string
+		pdf  string
+		want int
+	}{
+		{
+			name: "root count wins over inner nodes",
+			pdf: "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n" +
+				"2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 5 >> endobj\n" +
+				"3 0 obj << /Type /Pages /Parent 2 0 R /Kids [5 0 R 6 0 R] /Count 2 >> endobj\n" +
+				"4 0 obj << /Type /Pages /Parent 2 0 R /Count 3 >> endobj\n%%EOF\n",
+			want: 5,
+		},
+		{
+			name: "no spaces between names",
+			pdf:  "%PDF-1.4\n2 0 obj<</Type/Pages/Count 3/Kids[4 0 R 5 0 R 6 0 R]>>endobj\n",
+			want: 3,
+		},
+		{
+			name: "page objects counted when no page tree is visible",
+			pdf: "%PDF-1.4\n4 0 obj << /Type /Page /Parent 2 0 R >> endobj\n" +
+				"5 0 obj << /Type/Page /Parent 2 0 R >> endobj\n",
+			want: 2,
+		},
+		{
+			name: "strings, comments and streams are not read as objects",
+			pdf: "%PDF-1.4\n% /Type /Pages /Count 99\n" +
+				"4 0 obj << /Type /Page /Title (a \\) /Type /Pages /Count 7 (nested) ) >> endobj\n" +
+				"5 0 obj << /Length 30 >> stream\n/Type /Page /Type /Pages /Count 9\nendstream endobj\n" +
+				"6 0 obj << /Type /Annot /Contents <2F54797065202F50616765> >> endobj\n",
+			want: 1,
+		},
+		{
+			name: "linearization dictionary when the tree is compressed",
+			pdf:  "%PDF-1.5\n1 0 obj << /Linearized 1 /L 12345 /N 4 /T 999 >> endobj\n",
+			want: 4,
+		},
+		{
+			name: "outline /Count is not a page count",
+			pdf: "%PDF-1.4\n2 0 obj << /Type /Pages /Count 1 >> endobj\n" +
+				"9 0 obj << /Type /Outlines /Count 40 >> endobj\n",
+			want: 1,
+		},
+		{
+			name: "/Type /Pageless is not a page",
+			pdf: "%PDF-1.4\n2 0 obj << /Type /Pages /Count 2 >> endobj\n" +
+				"3 0 obj << /Type /PageLabel >> endobj\n",
+			want: 2,
+		},
+	}
+	for _, tt := range tests {
+		got, err := pageCount([]byte(tt.pdf), "pdf")
+		if err != nil || got != tt.want {
+			t.Errorf("%s: PageCount = %d, %v; want %d", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+func TestPageCountPDFUnknown(t *testing.T) {
+	// A PDF 1.5 whose objects all live in a compressed object stream.
+	objStm := "%PDF-1.5\n7 0 obj << /Type /ObjStm /N 3 /First 15 /Filter /FlateDecode /Length 8 >> stream\n" +
+		"x\x9c\x01\x02\x03\x04\x05\nendstream endobj\n" +
+		"8 0 obj << /Type /XRef /Size 9 /Root 1 0 R >> stream\nxxxx\nendstream endobj\n"
+	if n, err := pageCount([]byte(objStm), "pdf"); !errors.Is(err, imageformat.ErrPageCountUnknown) {
+		t.Errorf("PageCount(object-stream PDF) = %d, %v; want ErrPageCountUnknown", n, err)
+	}
+	// An unterminated stream must end at EOF, not hang.
+	if n, err := pageCount([]byte("%PDF-1.4\n1 0 obj << >> stream\n\x00\x01endstrea"), "pdf"); err == nil {
+		t.Errorf("PageCount(truncated stream) = %d, want an error", n)
+	}
+}
+
+func TestPageCountGenerated(t *testing.T) {
+	for _, pages := range []int{1, 2, 7} {
+		if got, err := pageCount(testimages.PDF(pages, 3), "pdf"); err != nil || got != pages {
+			t.Errorf("PDF with %d pages: PageCount = %d, %v", pages, got, err)
+		}
+		if got, err := pageCount(testimages.TIFF(3, pages), "tiff"); err != nil || got != pages {
+			t.Errorf("TIFF with %d pages: PageCount = %d, %v", pages, got, err)
+		}
+	}
+	if got, err := pageCount(testimages.PNG(1, 8, 8, nil), "png"); err != nil || got != 1 {
+		t.Errorf("PNG: PageCount = %d, %v; want 1", got, err)
+	}
+	if _, err := pageCount([]byte("whatever"), "svg"); err == nil {
+		t.Error("PageCount of an unknown format: want an error")
+	}
+}
+
+// bigEndianTIFF builds an MM TIFF whose IFDs sit at the given offsets and
+// link to each other in order; next overrides the last IFD's link.
+func bigEndianTIFF(size int, ifds []uint32, last uint32) []byte {
+	be := binary.BigEndian
+	data := make([]byte, size)
+	copy(data, "MM\x00*")
+	be.PutUint32(data[4:], ifds[0])
+	for i, off := range ifds {
+		be.PutUint16(data[off:], 1) // one entry
+		next := last
+		if i+1 < len(ifds) {
+			next = ifds[i+1]
+		}
+		be.PutUint32(data[off+2+12:], next)
+	}
+	return data
+}
+
+func TestPageCountTIFF(t *testing.T) {
+	if got, err := pageCount(bigEndianTIFF(200, []uint32{8, 40, 100}, 0), "tiff"); err != nil || got != 3 {
+		t.Errorf("3-page big-endian TIFF: PageCount = %d, %v", got, err)
+	}
+	corrupt := map[string][]byte{
+		"loop":             bigEndianTIFF(200, []uint32{8, 40}, 8),
+		"offset past end":  bigEndianTIFF(200, []uint32{8}, 4000),
+		"ifd past end":     bigEndianTIFF(26, []uint32{8}, 0)[:25],
+		"offset in header": bigEndianTIFF(200, []uint32{8}, 2),
+		"truncated header": []byte("II*\x00\x08"),
+		"no ifd":           []byte("II*\x00\x00\x00\x00\x00"),
+		"wrong magic":      []byte("II+\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00"),
+	}
+	for name, data := range corrupt {
+		if n, err := pageCount(data, "tiff"); !errors.Is(err, imageformat.ErrCorrupt) {
+			t.Errorf("%s: PageCount = %d, %v; want ErrCorrupt", name, n, err)
+		}
+	}
+}
+
+func FuzzDetect(f *testing.F) {
+	f.Add(testimages.PNG(1, 4, 4, nil)[:imageformat.SniffLen])
+	f.Add(testimages.JPEG(1, 4, 4, nil)[:imageformat.SniffLen])
+	f.Add([]byte("%PDF-1.4\n"))
+	f.Add([]byte("II*\x00\x08\x00\x00\x00"))
+	f.Add([]byte("\x00\x00\x00\x18ftypheic"))
+	f.Add([]byte("RIFF\x00\x00\x00\x00WEBP"))
+	f.Fuzz(func(t *testing.T, head []byte) {
+		format, ok := imageformat.Detect(head)
+		if ok == (format == "") {
+			t.Fatalf("Detect(%q) = %q, %v: a name exactly when ok", head, format, ok)
+		}
+		// Detection looks at SniffLen bytes at most: more data cannot change it.
+		if len(head) >= imageformat.SniffLen {
+			if again, _ := imageformat.Detect(append(head[:imageformat.SniffLen:imageformat.SniffLen], "tail"...)); again != format {
+				t.Fatalf("Detect depends on bytes past SniffLen: %q vs %q", format, again)
+			}
+		}
+	})
+}
+
+func FuzzPageCount(f *testing.F) {
+	f.Add(testimages.PDF(2, 1), true)
+	f.Add(testimages.TIFF(1, 3), false)
+	f.Add([]byte("%PDF-1.4\n1 0 obj << /Type /Pages /Count 2 >> endobj (a\\(b) <41> stream\nxx\nendstream"), true)
+	f.Add(bigEndianTIFF(64, []uint32{8, 30}, 8), false)
+	f.Fuzz(func(t *testing.T, data []byte, isPDF bool) {
+		format := "tiff"
+		if isPDF {
+			format = "pdf"
+		}
+		n, err := pageCount(data, format)
+		if err == nil && n < 1 {
+			t.Fatalf("PageCount = %d with no error", n)
+		}
+		if err == nil && !isPDF && n > imageformat.MaxTIFFPages {
+			t.Fatalf("TIFF PageCount = %d, over the bound", n)
+		}
+	})
+}

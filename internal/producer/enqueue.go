@@ -1,0 +1,266 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/result"
+	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
+)
+
+// Batches is the batch bookkeeping the producer needs (internal/batch).
+type Batches interface {
+	AddTotal(ctx context.Context, batch string, n int64) error
+	AddSkipped(ctx context.Context, batch string, n int64) error
+	// Seal reports done when every source already has an outcome; the
+	// producer then writes the summary itself.
+	Seal(ctx context.Context, batch string) (bool, error)
+	Summary(ctx context.Context, batch string) ([]byte, error)
+}
+
+// Enqueuer enqueues recognize tasks.
+type Enqueuer struct {
+	Client   *asynq.Client
+	Store    storage.Store
+	Config   *config.Config
+	Batches  Batches // optional
+	Log      zerolog.Logger
+	Workers  int                     // parallel enqueuers; default 8
+	Progress func(done, total int64) // optional, called as items finish
+}
+
+// Options are the enqueue command's flags besides the sources.
+type Options struct {
+	Defaults
+	Queue  string
+	DryRun bool
+}
+
+// Summary is the outcome: `enqueued N skipped M batch ID`.
+type Summary struct {
+	Enqueued, Skipped int64
+	Batch             string
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("enqueued %d skipped %d batch %s", s.Enqueued, s.Skipped, s.Batch)
+}
+
+// Check validates one task against the configuration, naming what is wrong.
+func (e *Enqueuer) Check(t tasks.Recognize) error {
+	if !result.KnownType(t.Type) {
+		return fmt.Errorf("%s: unknown document type %q (want one of %v)", t.Source, t.Type, result.DocumentTypes)
+	}
+	if _, _, err := e.Config.VendorFor(t.Type, t.Vendor); err != nil {
+		return fmt.Errorf("%s: %w", t.Source, err)
+	}
+	if t.Type == result.TypeFaceCompare && t.Face == "" {
+		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", t.Source)
+	}
+	if t.Type != result.TypeFaceCompare && t.Face != "" {
+		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
+	}
+	t.V = tasks.PayloadVersion
+	return t.Validate()
+}
+
+// Run expands, checks and enqueues every source. Manifests and single
+// objects are validated whole before the first task is enqueued; prefixes
+// are streamed.
+func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summary, error) {
+	sum := Summary{Batch: o.Batch}
+	// Pass 1: validate everything that is not a listing.
+	var fixed []Item
+	for _, src := range sources {
+		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
+			continue
+		}
+		err := Expand(ctx, e.Store, src, o.Defaults, func(it Item) error {
+			if err := e.Check(it.Task); err != nil {
+				return err
+			}
+			fixed = append(fixed, it)
+			return nil
+		})
+		if err != nil {
+			return sum, err
+		}
+	}
+	for _, src := range sources {
+		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
+			if err := e.Check(o.task(src + "x")); err != nil { // the defaults must be valid for a prefix
+				return sum, err
+			}
+		} else if err != nil && src[0] != '@' {
+			return sum, err
+		}
+	}
+
+	var enq, skip, seen atomic.Int64
+	items := make(chan Item, 256)
+	errc := make(chan error, 1)
+	workers := e.Workers
+	if workers <= 0 {
+		workers = 8
+	}
+	var wg sync.WaitGroup
+	sk := newSkipper(e.Store)
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range items {
+				queued, err := e.one(ctx, sk, it, o)
+				if err != nil {
+					select {
+					case errc <- err:
+					default:
+					}
+					continue
+				}
+				if queued {
+					enq.Add(1)
+				} else {
+					skip.Add(1)
+				}
+				if e.Progress != nil {
+					e.Progress(enq.Load()+skip.Load(), seen.Load())
+				}
+			}
+		}()
+	}
+	feed := func(it Item) error {
+		seen.Add(1)
+		select {
+		case items <- it:
+			return nil
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	var ferr error
+	for _, it := range fixed {
+		if ferr = feed(it); ferr != nil {
+			break
+		}
+	}
+	for _, src := range sources {
+		if ferr != nil {
+			break
+		}
+		u, err := storage.ParseURI(src)
+		if err != nil || !u.IsPrefix() {
+			continue
+		}
+		ferr = Expand(ctx, e.Store, src, o.Defaults, feed)
+	}
+	close(items)
+	wg.Wait()
+	if ferr == nil {
+		select {
+		case ferr = <-errc:
+		default:
+		}
+	}
+	sum.Enqueued, sum.Skipped = enq.Load(), skip.Load()
+	if ferr != nil {
+		return sum, ferr
+	}
+	if e.Batches != nil && !o.DryRun && o.Batch != "" {
+		done, err := e.Batches.Seal(ctx, o.Batch)
+		if err != nil {
+			return sum, fmt.Errorf("batch %s: %w", o.Batch, err)
+		}
+		if done && o.Out != "" {
+			if err := e.writeSummary(ctx, o); err != nil {
+				return sum, err
+			}
+		}
+	}
+	return sum, nil
+}
+
+// one enqueues one item unless its result is current; it reports whether
+// a task was enqueued.
+func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bool, error) {
+	if !it.Task.Force {
+		current, err := sk.current(ctx, it)
+		if err != nil {
+			return false, err
+		}
+		if current {
+			return false, e.count(ctx, o, 0, 1)
+		}
+	}
+	if o.DryRun {
+		return true, nil
+	}
+	task, err := tasks.NewRecognizeTask(it.Task)
+	if err != nil {
+		return false, err
+	}
+	// Count before enqueueing, so a fast worker never finishes a batch
+	// whose total does not yet include its task.
+	if err := e.count(ctx, o, 1, 0); err != nil {
+		return false, err
+	}
+	opts := []asynq.Option{asynq.MaxRetry(e.Config.Worker.MaxRetry), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
+	if o.Queue != "" {
+		opts = append(opts, asynq.Queue(o.Queue))
+	}
+	_, err = e.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		// The same source, type and output is already queued: one task.
+		return false, e.count(ctx, o, -1, 1)
+	}
+	if err != nil {
+		_ = e.count(ctx, o, -1, 0)
+		return false, fmt.Errorf("enqueue: %w", err)
+	}
+	return true, nil
+}
+
+func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) error {
+	if e.Batches == nil || o.DryRun || o.Batch == "" {
+		return nil
+	}
+	if total != 0 {
+		if err := e.Batches.AddTotal(ctx, o.Batch, total); err != nil {
+			return err
+		}
+	}
+	if skipped != 0 {
+		return e.Batches.AddSkipped(ctx, o.Batch, skipped)
+	}
+	return nil
+}
+
+// writeSummary writes <out>/_batches/<id>.json for a batch that was already
+// complete when sealed (every source skipped, or workers faster than us).
+func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
+	b, err := e.Batches.Summary(ctx, o.Batch)
+	if err != nil {
+		return fmt.Errorf("batch %s: %w", o.Batch, err)
+	}
+	out, err := tasks.OutPrefix(o.Out)
+	if err != nil {
+		return err
+	}
+	_, err = e.Store.Bucket(out.Bucket).Put(ctx, out.Key+"_batches/"+o.Batch+".json", bytes.NewReader(b), int64(len(b)),
+		storage.PutOptions{ContentType: "application/json"})
+	if err != nil {
+		return fmt.Errorf("batch %s: write summary: %w", o.Batch, err)
+	}
+	return nil
+}

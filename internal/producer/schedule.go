@@ -1,0 +1,114 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+
+	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
+)
+
+// slotRetention keeps a finished scan task's ID for this long, so a
+// scheduler replica whose clock lags cannot enqueue the same slot again
+// after the first replica's scan already finished.
+const slotRetention = 25 * time.Hour
+
+// Scheduler enqueues a scan task for every cron slot of every schedule.
+// Each slot has its own deterministic task ID, so any number of replicas
+// enqueue it once: the others get a task-ID conflict. (asynq's own
+// Scheduler enqueues the same task ID every time, which cannot tell one
+// slot from the next once a scan has finished.)
+type Scheduler struct {
+	Client    *asynq.Client
+	Schedules []config.Schedule
+	Log       zerolog.Logger
+	MaxRetry  int
+	Now       func() time.Time
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Start validates every cron expression, then runs until Shutdown.
+func (s *Scheduler) Start() error {
+	parsed := make([]cron.Schedule, len(s.Schedules))
+	for i, sc := range s.Schedules {
+		p, err := cron.ParseStandard(sc.Cron)
+		if err != nil {
+			return fmt.Errorf("config: schedules[%d].cron: %v", i, err)
+		}
+		parsed[i] = p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	for i := range s.Schedules {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.loop(ctx, s.Schedules[i], parsed[i])
+		}()
+	}
+	return nil
+}
+
+// Shutdown stops the scheduler.
+func (s *Scheduler) Shutdown() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+}
+
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Scheduler) loop(ctx context.Context, sc config.Schedule, p cron.Schedule) {
+	for {
+		next := p.Next(s.now())
+		t := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if err := s.EnqueueSlot(ctx, sc, next); err != nil {
+			s.Log.Error().Err(err).Str("schedule", sc.Name).Msg("backfill slot not enqueued")
+		}
+	}
+}
+
+// EnqueueSlot enqueues the scan of one schedule slot (once across replicas).
+func (s *Scheduler) EnqueueSlot(ctx context.Context, sc config.Schedule, slot time.Time) error {
+	batch := sc.Name
+	if batch == "" {
+		batch = "backfill"
+	}
+	batch = fmt.Sprintf("%s-%s", batch, slot.UTC().Format("20060102T1504"))
+	task, err := tasks.NewScanTask(tasks.Scan{Source: sc.Source, Type: sc.Type, Vendor: sc.Vendor, Out: sc.Out,
+		Queue: sc.Queue, Batch: batch}, slot.UTC().Format(time.RFC3339))
+	if err != nil {
+		return err
+	}
+	_, err = s.Client.EnqueueContext(ctx, task, asynq.Queue(sc.Queue), asynq.Retention(slotRetention), asynq.MaxRetry(s.MaxRetry))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		s.Log.Debug().Str("schedule", sc.Name).Time("slot", slot).Msg("slot already enqueued by another replica")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.Log.Info().Str("schedule", sc.Name).Time("slot", slot).Str("batch", batch).Msg("backfill scan enqueued")
+	return nil
+}

@@ -1,0 +1,308 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+)
+
+// ErrHalted matches the error Acquire returns when its context ends while
+// the vendor is halted. The task should be handed back without counting a
+// failure: nothing is wrong with it. errors.As gives the *HaltedError.
+var ErrHalted = errors.New("vendor halted")
+
+// HaltedError is Acquire's error when its context ended during a halt.
+type HaltedError struct{ State HaltState }
+
+func (e *HaltedError) Error() string {
+	return fmt.Sprintf("ratelimit: vendor %s halted (%s)", e.State.Vendor, e.State.Reason)
+}
+
+// Is makes errors.Is(err, ErrHalted) true.
+func (e *HaltedError) Is(target error) bool { return target == ErrHalted }
+
+// Limiter paces the calls of every worker process to one vendor account.
+// Create one per vendor account per process; all methods are safe for
+// concurrent use.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	gcra   *redis_rate.Limiter
+	gate   *Gate
+	vendor string
+	rps    float64
+	burst  int
+	slots  chan struct{} // per-process concurrency cap; nil: none
+	o      options
+
+	sawHalt atomic.Bool // this process has logged the current halt
+}
+
+// New returns the limiter of vendor account `vendor`: together, all
+// processes using the same Redis and vendor name make at most rps calls per
+// second with bursts of up to burst; this process has at most concurrency
+// calls in flight. rps <= 0 disables the shared rate (halts and Retry-After
+// still apply); concurrency <= 0 disables the per-process cap; burst < 1
+// counts as 1.
+//
+// All processes share one GCRA key per vendor whatever rate they pass. That
+// is correct because GCRA's state is an absolute instant (the theoretical
+// arrival time), not a token count tied to a rate: after the effective rate
+// changes, the stored debt is simply paid off at the new rate, and a lower
+// rate can never release more than burst calls at once. A key per rate would
+// instead hand out a fresh burst at every change, and a rolling deploy with
+// two configured rates would get the sum of both.
+func New(rdb redis.UniversalClient, vendor string, rps float64, burst int, concurrency int, opts ...Option) *Limiter {
+	o := buildOptions(opts)
+	l := &Limiter{
+		rdb:    rdb,
+		gcra:   redis_rate.NewLimiter(rdb),
+		gate:   &Gate{rdb: rdb, o: o},
+		vendor: vendor,
+		rps:    rps,
+		burst:  max(1, burst),
+		o:      o,
+	}
+	if concurrency > 0 {
+		l.slots = make(chan struct{}, concurrency)
+	}
+	return l
+}
+
+// Gate returns the halt gate this limiter obeys.
+func (l *Limiter) Gate() *Gate { return l.gate }
+
+// Acquire waits until this process may make one call to the vendor: it takes
+// a concurrency slot, waits out any halt and Retry-After, then takes a
+// shared GCRA token. The caller bounds the wait with ctx (task deadline,
+// shutdown). On success the caller must call release once the vendor call
+// has ended. On failure release is nil and err is a *HaltedError (matching
+// ErrHalted) if the vendor was halted when ctx ended, wraps ctx.Err() if ctx
+// ended otherwise, or wraps a Redis error.
+func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Duration, err error) {
+	start := time.Now()
+	if l.slots != nil {
+		select {
+		case l.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, time.Since(start), l.ctxErr(ctx, "a concurrency slot")
+		}
+	}
+	var once sync.Once
+	release = func() {
+		if l.slots != nil {
+			once.Do(func() { <-l.slots })
+		}
+	}
+	if err := l.waitTurn(ctx); err != nil {
+		release()
+		return nil, time.Since(start), err
+	}
+	waited = time.Since(start)
+	l.o.metrics.observeWait(l.vendor, waited.Seconds())
+	return release, waited, nil
+}
+
+// waitTurn loops until a GCRA token is granted, sleeping out halts,
+// Retry-After and GCRA's own RetryAfter in between.
+func (l *Limiter) waitTurn(ctx context.Context) error {
+	haltPoll := l.o.haltPollMin
+	var lastHalt *HaltState
+	for {
+		st, err := l.State(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.waitEnded(ctx, lastHalt)
+			}
+			return err
+		}
+		l.o.metrics.factor(l.vendor, st.Factor)
+		if st.Halt != nil {
+			lastHalt = st.Halt
+			l.noteHalt(*st.Halt)
+			if sleep(ctx, withJitter(haltPoll)) != nil {
+				return &HaltedError{State: *st.Halt}
+			}
+			haltPoll = min(2*haltPoll, l.o.haltPollMax)
+			continue
+		}
+		lastHalt = nil
+		haltPoll = l.o.haltPollMin
+		l.noteResumed()
+		if st.RetryAfter > 0 {
+			if sleep(ctx, withJitter(st.RetryAfter)) != nil {
+				return l.ctxErr(ctx, "the vendor's Retry-After")
+			}
+			continue
+		}
+		if l.rps <= 0 {
+			return nil
+		}
+		res, err := l.gcra.Allow(ctx, gcraKey(l.o.prefix, l.vendor), redis_rate.Limit{
+			Rate: 1, Period: emissionInterval(st.EffectiveRPS), Burst: st.Burst,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return l.ctxErr(ctx, "a rate-limit token")
+			}
+			return fmt.Errorf("ratelimit: %s: take token: %w", l.vendor, err)
+		}
+		if res.Allowed > 0 {
+			return nil
+		}
+		if sleep(ctx, withJitter(res.RetryAfter)) != nil {
+			return l.ctxErr(ctx, "a rate-limit token")
+		}
+	}
+}
+
+func (l *Limiter) waitEnded(ctx context.Context, halt *HaltState) error {
+	if halt != nil {
+		return &HaltedError{State: *halt}
+	}
+	return l.ctxErr(ctx, "its turn")
+}
+
+func (l *Limiter) ctxErr(ctx context.Context, what string) error {
+	return fmt.Errorf("ratelimit: %s: gave up waiting for %s: %w", l.vendor, what, ctx.Err())
+}
+
+// noteHalt logs once per halt per process, so every machine's log says why
+// its calls stopped.
+func (l *Limiter) noteHalt(h HaltState) {
+	if l.sawHalt.CompareAndSwap(false, true) {
+		l.o.metrics.halted(l.vendor, true)
+		l.o.log.Warn().Str("vendor", h.Vendor).Str("reason", string(h.Reason)).Time("until", h.Until).
+			Msg("vendor halted: calls wait until it is resumed")
+	}
+}
+
+func (l *Limiter) noteResumed() {
+	if l.sawHalt.CompareAndSwap(true, false) {
+		l.o.metrics.halted(l.vendor, false)
+		l.o.log.Info().Str("vendor", l.vendor).Msg("vendor calls resumed")
+	}
+}
+
+// State is what every process currently sees for a vendor account.
+type State struct {
+	Vendor       string
+	Factor       float64       // share of the configured rps in force (1 = full)
+	EffectiveRPS float64       // configured rps * Factor
+	Burst        int           // configured burst scaled by Factor, at least 1
+	RetryAfter   time.Duration // time left of the vendor's Retry-After; 0 if none
+	Halt         *HaltState    // nil unless halted
+}
+
+// State reads the shared state in one round trip to Redis.
+func (l *Limiter) State(ctx context.Context) (State, error) {
+	adapt, nb, halt := adaptKey(l.o.prefix, l.vendor), notBeforeKey(l.o.prefix, l.vendor), haltKey(l.o.prefix, l.vendor)
+	pipe := l.rdb.Pipeline()
+	timeCmd := pipe.Time(ctx)
+	haltCmd := pipe.HGetAll(ctx, halt)
+	nbCmd := pipe.Get(ctx, nb)
+	adaptCmd := pipe.HMGet(ctx, adapt, "f", "ts")
+	_, _ = pipe.Exec(ctx) // errors are checked per command: a missing key (redis.Nil) is no error
+	for _, cmd := range []redis.Cmder{timeCmd, haltCmd, nbCmd, adaptCmd} {
+		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return State{}, fmt.Errorf("ratelimit: %s: read state: %w", l.vendor, err)
+		}
+	}
+	now := timeCmd.Val().UnixMilli()
+
+	st := State{Vendor: l.vendor}
+	if h, ok := parseHalt(l.vendor, haltCmd.Val(), time.Now()); ok {
+		st.Halt = &h
+	}
+	if nbMs, err := strconv.ParseInt(nbCmd.Val(), 10, 64); err == nil && nbMs > now {
+		st.RetryAfter = time.Duration(nbMs-now) * time.Millisecond
+	}
+	vals := adaptCmd.Val()
+	f, _ := strconv.ParseFloat(stringOf(vals, 0), 64)
+	ts, _ := strconv.ParseInt(stringOf(vals, 1), 10, 64)
+	st.Factor = recoveredFactor(f, ts, now, l.o.adaptive.RecoverPerSecond)
+	st.EffectiveRPS = l.rps * st.Factor
+	st.Burst = effectiveBurst(l.burst, st.Factor)
+	return st, nil
+}
+
+func stringOf(vals []any, i int) string {
+	if i < len(vals) {
+		if s, ok := vals[i].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// Throttled reports that the vendor throttled a call: every process slows
+// down (at most one decrease per cooldown, however many workers report the
+// same overload) and, if the vendor gave a Retry-After, waits that long
+// before its next call. The rate then recovers by itself.
+func (l *Limiter) Throttled(ctx context.Context, retryAfter time.Duration) error {
+	a := l.o.adaptive
+	res, err := throttleScript.Run(ctx, l.rdb,
+		[]string{adaptKey(l.o.prefix, l.vendor), notBeforeKey(l.o.prefix, l.vendor)},
+		a.Decrease, a.MinFactor, a.RecoverPerSecond, a.Cooldown.Milliseconds(), retryAfter.Milliseconds(),
+	).Slice()
+	if err != nil {
+		return fmt.Errorf("ratelimit: %s: record throttle: %w", l.vendor, err)
+	}
+	factor, _ := strconv.ParseFloat(fmt.Sprint(res[0]), 64)
+	decreased, _ := res[1].(int64)
+	l.o.metrics.throttled(l.vendor, factor)
+	l.o.log.Info().Str("vendor", l.vendor).Float64("rateFactor", factor).Bool("decreased", decreased == 1).
+		Dur("retryAfter", retryAfter).Msg("vendor throttled us: shared rate lowered")
+	return nil
+}
+
+// Observe records what a vendor call's error means for every worker: a
+// throttle slows everyone down (Throttled with the vendor's Retry-After); a
+// halt error (quota used up, credentials rejected) halts the vendor until
+// now + the WithHaltFor duration. Other errors and nil are ignored. The
+// returned error is a Redis failure to record it.
+func (l *Limiter) Observe(ctx context.Context, callErr error) error {
+	e, ok := ocrerr.As(callErr)
+	switch {
+	case !ok:
+		return nil
+	case e.Halt:
+		var until time.Time
+		if l.o.haltFor > 0 {
+			until = time.Now().Add(l.o.haltFor)
+		}
+		return l.gate.Halt(ctx, l.vendor, e.Code, until)
+	case e.Throttle:
+		return l.Throttled(ctx, e.RetryAfter)
+	}
+	return nil
+}
+
+// withJitter spreads processes that would otherwise wake together and race
+// for the same token.
+func withJitter(d time.Duration) time.Duration {
+	if d < 0 {
+		d = 0
+	}
+	return d + rand.N(d/10+2*time.Millisecond)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,108 @@
+package ratelimit
+
+import (
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Option configures a [Limiter] or a [Gate]. Options that do not apply to a
+// Gate (adaptive tuning, halt polling) are ignored by it.
+type Option func(*options)
+
+// Adaptive tunes how the shared rate reacts to vendor throttling (AIMD).
+type Adaptive struct {
+	// Decrease multiplies the rate factor on each throttle. Default 0.5.
+	Decrease float64
+	// MinFactor is the floor of the rate factor. Default 0.05 (5% of rps).
+	MinFactor float64
+	// RecoverPerSecond is added to the factor per second since the last
+	// decrease, up to 1. Default 0.02: from half rate to full in 25 s.
+	RecoverPerSecond float64
+	// Cooldown: throttles within this time of the last decrease do not
+	// decrease again. Many workers see the same burst of 429s at once; without
+	// it one overload would collapse the rate to the floor. Default 1s.
+	Cooldown time.Duration
+}
+
+// DefaultAdaptive is the tuning used unless [WithAdaptive] says otherwise.
+var DefaultAdaptive = Adaptive{Decrease: 0.5, MinFactor: 0.05, RecoverPerSecond: 0.02, Cooldown: time.Second}
+
+type options struct {
+	prefix      string
+	log         zerolog.Logger
+	metrics     *Metrics
+	adaptive    Adaptive
+	haltPollMin time.Duration
+	haltPollMax time.Duration
+	haltFor     time.Duration
+}
+
+func buildOptions(opts []Option) options {
+	o := options{
+		prefix:      "ocr:",
+		log:         zerolog.Nop(),
+		adaptive:    DefaultAdaptive,
+		haltPollMin: 250 * time.Millisecond,
+		haltPollMax: 5 * time.Second,
+		haltFor:     30 * time.Minute,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithKeyPrefix sets the prefix of every Redis key (default "ocr:"). Every
+// process sharing a vendor account must use the same prefix.
+func WithKeyPrefix(prefix string) Option { return func(o *options) { o.prefix = prefix } }
+
+// WithLogger sets the logger for halts, resumes and throttles.
+func WithLogger(log zerolog.Logger) Option { return func(o *options) { o.log = log } }
+
+// WithMetrics records waits, throttles, the rate factor and halts in m.
+func WithMetrics(m *Metrics) Option { return func(o *options) { o.metrics = m } }
+
+// WithAdaptive replaces the throttling tuning; zero fields keep their defaults.
+func WithAdaptive(a Adaptive) Option {
+	return func(o *options) {
+		if a.Decrease > 0 && a.Decrease < 1 {
+			o.adaptive.Decrease = a.Decrease
+		}
+		if a.MinFactor > 0 && a.MinFactor <= 1 {
+			o.adaptive.MinFactor = a.MinFactor
+		}
+		if a.RecoverPerSecond > 0 {
+			o.adaptive.RecoverPerSecond = a.RecoverPerSecond
+		}
+		if a.Cooldown > 0 {
+			o.adaptive.Cooldown = a.Cooldown
+		}
+	}
+}
+
+// WithHaltPoll sets how often a halted Acquire looks again: it starts at min
+// and doubles up to max (defaults 250ms and 5s). Max bounds how late a worker
+// notices a resume.
+func WithHaltPoll(min, max time.Duration) Option {
+	return func(o *options) {
+		if min > 0 {
+			o.haltPollMin = min
+		}
+		if max >= o.haltPollMin {
+			o.haltPollMax = max
+		}
+	}
+}
+
+// WithHaltFor sets how long [Limiter.Observe] halts a vendor before it
+// resumes by itself (default 30m; 0 means until an explicit Resume). After it
+// a worker tries again: if the quota is still used up, it halts again.
+func WithHaltFor(d time.Duration) Option { return func(o *options) { o.haltFor = d } }
+
+// Redis keys of one vendor account. The "{vendor}" hash tag keeps them in
+// one Redis Cluster slot, which the throttle script (two keys) needs.
+func gcraKey(prefix, vendor string) string      { return prefix + "rl:{" + vendor + "}:gcra" }
+func adaptKey(prefix, vendor string) string     { return prefix + "rl:{" + vendor + "}:adapt" }
+func notBeforeKey(prefix, vendor string) string { return prefix + "rl:{" + vendor + "}:notbefore" }
+func haltKey(prefix, vendor string) string      { return prefix + "rl:{" + vendor + "}:halt" }

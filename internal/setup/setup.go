@@ -1,0 +1,111 @@
+// Package setup turns a loaded configuration into live clients (Redis,
+// object storage, vendors, gates), the same way for every binary.
+package setup
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/ratelimit"
+	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/storage/s3"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
+	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
+)
+
+// Redis parses redis.url the way asynq does (redis://, rediss://,
+// redis-sentinel://) and returns asynq's connection option and a go-redis
+// client on the same server for the limiter and batch counters.
+func Redis(c *config.Config) (asynq.RedisConnOpt, redis.UniversalClient, error) {
+	opt, err := asynq.ParseRedisURI(c.Redis.URL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("config: redis.url: %w", err)
+	}
+	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return nil, nil, fmt.Errorf("config: redis.url: unsupported connection type")
+	}
+	return opt, rdb, nil
+}
+
+// Store connects to the configured object store.
+func Store(ctx context.Context, c *config.Config) (*s3.Store, error) {
+	return s3.New(ctx, s3.Options{Endpoint: c.Storage.Endpoint, Region: c.Storage.Region, PathStyle: c.Storage.PathStyle})
+}
+
+// Vendors builds every configured vendor account with its shared gate.
+func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m *ratelimit.Metrics) (map[string]*tasks.Vendor, error) {
+	out := map[string]*tasks.Vendor{}
+	for name, v := range c.Vendors {
+		client, err := vendorset.New(name, v)
+		if err != nil {
+			return nil, err
+		}
+		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D())}
+		if m != nil {
+			opts = append(opts, ratelimit.WithMetrics(m))
+		}
+		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
+		out[name] = &tasks.Vendor{
+			Name: name, Client: client, Gate: gate{lim: lim, vendor: name},
+			PII: v.PII == "full", KeepRaw: v.KeepRaw, Verify: v.Verify,
+			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
+		}
+	}
+	return out, nil
+}
+
+// gate adapts a ratelimit.Limiter to tasks.Gate.
+type gate struct {
+	lim    *ratelimit.Limiter
+	vendor string
+}
+
+func (g gate) Acquire(ctx context.Context) (func(), time.Duration, error) { return g.lim.Acquire(ctx) }
+
+func (g gate) Throttled(ctx context.Context, retryAfter time.Duration) {
+	_ = g.lim.Throttled(ctx, retryAfter)
+}
+
+func (g gate) Halt(ctx context.Context, code string, until time.Time) error {
+	return g.lim.Gate().Halt(ctx, g.vendor, ocrerr.Code(code), until)
+}
+
+// Batches adapts a batch.Tracker to what the worker and producer need.
+type Batches struct{ *batch.Tracker }
+
+// Summary builds the summary object of a finished batch.
+func (b Batches) Summary(ctx context.Context, id string) ([]byte, error) {
+	st, err := b.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := b.Failures(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return st.Summary(f)
+}
+
+// Ready checks that Redis answers and object storage is reachable (a
+// missing probe object or bucket still proves the store answers).
+func Ready(ctx context.Context, rdb redis.UniversalClient, store storage.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	_, err := store.Bucket("ocr-readiness-probe").Head(ctx, "probe")
+	if err != nil && storage.IsTransient(err) {
+		return fmt.Errorf("storage: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package s3_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/storage/s3"
+	"github.com/ocrbatch/ocrworker/internal/storage/storagetest"
+	"github.com/ocrbatch/ocrworker/internal/testenv"
+)
+
+func TestAcceptanceMinIO(t *testing.T) {
+	m := testenv.StartMinIO(t)
+	storagetest.AcceptanceTest(t, m.NewBucket(t, "acceptance"))
+}
+
+func TestErrors(t *testing.T) {
+	m := testenv.StartMinIO(t)
+	ctx := t.Context()
+	b := m.NewBucket(t, "errors")
+
+	_, err := b.Head(ctx, "no/such.jpg")
+	if !errors.Is(err, storage.ErrNotFound) || !strings.Contains(err.Error(), "s3://errors/no/such.jpg") {
+		t.Errorf("Head(missing) = %v; want ErrNotFound naming the object", err)
+	}
+
+	store, err := m.Store(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A missing bucket is a configuration problem, not a missing object.
+	_, _, err = store.Bucket("no-such-bucket").Get(ctx, "k")
+	if err == nil || errors.Is(err, storage.ErrNotFound) || storage.IsTransient(err) {
+		t.Errorf("Get from a missing bucket = %v; want a permanent error other than ErrNotFound", err)
+	}
+
+	opts := m.Options()
+	opts.SecretKey = "wrong-secret-" + m.SecretKey[:6]
+	bad, err := s3.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bad.Bucket("errors").Put(ctx, "k", bytes.NewReader([]byte("x")), 1, storage.PutOptions{})
+	if err == nil || storage.IsTransient(err) || errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Put with a wrong secret = %v; want a permanent error", err)
+	}
+	if err != nil && (strings.Contains(err.Error(), opts.SecretKey) || strings.Contains(err.Error(), m.SecretKey)) {
+		t.Errorf("error message contains a secret key: %v", err)
+	}
+}
+
+func TestNewRejectsHalfCredentials(t *testing.T) {
+	if _, err := s3.New(t.Context(), s3.Options{AccessKey: "only-the-id"}); err == nil {
+		t.Error("New with an access key but no secret: want an error")
+	}
+}

@@ -1,0 +1,67 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+)
+
+// transientCodes are S3 (and MinIO) error codes that mean "try again
+// later": the store is overloaded, throttling, starting, or failed
+// internally. Other codes are judged by their HTTP status.
+var transientCodes = map[string]bool{
+	"SlowDown":                      true,
+	"Throttling":                    true,
+	"ThrottlingException":           true,
+	"RequestLimitExceeded":          true,
+	"TooManyRequests":               true,
+	"RequestTimeout":                true,
+	"InternalError":                 true,
+	"ServiceUnavailable":            true,
+	"OperationAborted":              true, // a conflicting operation is in progress
+	"XMinioServerNotInitialized":    true,
+	"XMinioBackendDown":             true,
+	"XMinioServerTimedOut":          true,
+	"XMinioReadQuorum":              true,
+	"XMinioWriteQuorum":             true,
+	"XMinioInsufficientReadQuorum":  true,
+	"XMinioInsufficientWriteQuorum": true,
+}
+
+// IsTransient reports whether err is worth retrying: a network failure, a
+// timeout, a 5xx or 429 answer, or an S3 throttling/internal error code
+// (SlowDown, InternalError, ServiceUnavailable, ...). ErrNotFound,
+// ErrPreconditionFailed, authorization and other 4xx errors are permanent.
+// A cancelled context is not transient: the caller gave up.
+//
+// It inspects errors through interfaces (ErrorCode, HTTPStatusCode) so this
+// package does not depend on any SDK; the AWS SDK's errors satisfy them.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) {
+		if transientCodes[coded.ErrorCode()] {
+			return true
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		if code := status.HTTPStatusCode(); code != 0 {
+			return code >= 500 || code == 429 || code == 408
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr)
+}

@@ -1,0 +1,53 @@
+package tasks
+
+import (
+	"context"
+	"time"
+)
+
+// Gate is the per-vendor-account admission a call must pass: the shared
+// rate limit, the per-process concurrency cap and a vendor-wide halt
+// (quota used up, credentials rejected). Implemented by internal/ratelimit.
+type Gate interface {
+	// Acquire waits for a call slot until ctx ends. release must be called
+	// when the call is over. An error means no slot: the task is handed back
+	// to the queue without counting a failure.
+	Acquire(ctx context.Context) (release func(), waited time.Duration, err error)
+	// Throttled tells every worker that the vendor throttled us: slow down,
+	// and wait at least retryAfter (0 when the vendor did not say).
+	Throttled(ctx context.Context, retryAfter time.Duration)
+	// Halt stops calls to this vendor from every worker until resumed or until.
+	Halt(ctx context.Context, code string, until time.Time) error
+}
+
+// Metrics is what the handler reports; implemented by internal/metrics.
+// Every label value is a bounded enum: never an object key or personal data.
+type Metrics interface {
+	VendorCall(vendor, endpoint, outcome string, d time.Duration)
+	Result(docType, status, code string)
+	BytesFetched(n int64)
+}
+
+// Batches counts documents per batch; implemented by internal/batch.
+type Batches interface {
+	// Finish records a source's final outcome once (re-runs do not count
+	// twice) and reports whether that completed the batch; the summary
+	// object is then written by WriteSummary.
+	Finish(ctx context.Context, batch, source, status, code string) (done bool, err error)
+	// Summary returns the summary JSON of a finished batch.
+	Summary(ctx context.Context, batch string) ([]byte, error)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) VendorCall(string, string, string, time.Duration) {}
+func (noMetrics) Result(string, string, string)                    {}
+func (noMetrics) BytesFetched(int64)                               {}
+
+// openGate admits every call: for vendors without a configured limit in
+// unit tests.
+type openGate struct{}
+
+func (openGate) Acquire(context.Context) (func(), time.Duration, error) { return func() {}, 0, nil }
+func (openGate) Throttled(context.Context, time.Duration)               {}
+func (openGate) Halt(context.Context, string, time.Time) error          { return nil }

@@ -1,0 +1,58 @@
+// Package vendorset builds the configured vendor clients: the one place
+// that knows every vendor package, so the vendor packages never know each
+// other and the pipeline knows none of them.
+package vendorset
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
+	"github.com/ocrbatch/ocrworker/internal/vendors/clovaocr"
+	"github.com/ocrbatch/ocrworker/internal/vendors/ekyc"
+	"github.com/ocrbatch/ocrworker/internal/vendors/nhn"
+)
+
+// New builds the client of one configured vendor account.
+func New(name string, v *config.Vendor) (vendors.Client, error) {
+	hc := httpClient(v.Concurrency)
+	var (
+		c   vendors.Client
+		err error
+	)
+	switch v.Kind {
+	case config.KindClovaOCR:
+		c, err = clovaocr.New(clovaocr.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, HTTPClient: hc, Timeout: v.Timeout.D()})
+	case config.KindClovaEKYC:
+		c, err = ekyc.New(ekyc.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, HTTPClient: hc, Timeout: v.Timeout.D(),
+			MatchThreshold: v.MatchThreshold})
+	case config.KindNHNOCR:
+		c, err = nhn.New(nhn.Options{URL: v.URL, AppKey: v.AppKey, Secret: v.Secret, HTTPClient: hc, Timeout: v.Timeout.D(),
+			KeyRefresh: v.KeyRefresh.D(), Verify: v.Verify})
+	default:
+		return nil, fmt.Errorf("vendors.%s.kind: unknown kind %q", name, v.Kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vendors.%s: %w", name, err)
+	}
+	return c, nil
+}
+
+// httpClient is one connection pool per vendor account, sized to its
+// concurrency so keep-alive connections are reused rather than churned.
+func httpClient(concurrency int) *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          concurrency * 2,
+		MaxIdleConnsPerHost:   concurrency * 2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: t}
+}
