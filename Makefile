@@ -46,6 +46,7 @@ test: deps ## every test, unit and integration, against real Redis and MinIO
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	deploy/validate.sh
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target briefly (FUZZTIME=5s)
@@ -65,8 +66,8 @@ demo: deps ## run the real pipeline end to end on a local stack with the sample 
 	$(GO) run ./cmd/demo
 
 .PHONY: validate-deploy
-validate-deploy: ## validate deploy/ manifests against the Kubernetes schemas
-	$(GO) test -count=1 ./deploy/...
+validate-deploy: ## validate deploy/k8s manifests against the Kubernetes API types (offline)
+	deploy/validate.sh
 
 .PHONY: clean
 clean: ## remove build output (keeps the cached MinIO)

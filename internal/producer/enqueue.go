@@ -210,11 +210,6 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bo
 	if err != nil {
 		return false, err
 	}
-	// Count before enqueueing, so a fast worker never finishes a batch
-	// whose total does not yet include its task.
-	if err := e.count(ctx, o, 1, 0); err != nil {
-		return false, err
-	}
 	opts := []asynq.Option{asynq.MaxRetry(e.Config.Worker.MaxRetry), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
 	if o.Queue != "" {
 		opts = append(opts, asynq.Queue(o.Queue))
@@ -222,13 +217,14 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bo
 	_, err = e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		// The same source, type and output is already queued: one task.
-		return false, e.count(ctx, o, -1, 1)
+		return false, e.count(ctx, o, 0, 1)
 	}
 	if err != nil {
-		_ = e.count(ctx, o, -1, 0)
 		return false, fmt.Errorf("enqueue: %w", err)
 	}
-	return true, nil
+	// Counted after the fact: a batch is only done once sealed, and the
+	// producer seals it after the last count, so no worker can finish it early.
+	return true, e.count(ctx, o, 1, 0)
 }
 
 func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) error {

@@ -235,7 +235,6 @@ func renderBizLicense(d emulator.Doc, p page) *bizLicense {
 	}
 }
 
-
 func renderIDCard(d emulator.Doc, p page) *idCard {
 	value := func(line int, text string, x, wf float64, formatted any, masked bool) []idValue {
 		v := idValue{
