@@ -85,8 +85,10 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		IsFailure:       tasks.IsFailure,
 		RetryDelayFunc:  tasks.RetryDelay,
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
-		Logger:          asynqLogger{log.With().Str("component", "asynq").Logger()},
-		LogLevel:        asynq.WarnLevel,
+		// Retries and requeues are due within a second, not asynq's default 5s.
+		DelayedTaskCheckInterval: time.Second,
+		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
+		LogLevel:                 asynq.WarnLevel,
 	})
 	w := &worker{cfg: cfg, log: log, srv: srv, mux: mux, rdb: rdb, redisOpt: redisOpt, store: store, scheduler: f.scheduler}
 	if cfg.Worker.MetricsAddr != "" {

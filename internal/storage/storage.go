@@ -88,3 +88,16 @@ func ParseURI(s string) (URI, error) {
 func (u URI) IsPrefix() bool { return u.Key == "" || strings.HasSuffix(u.Key, "/") }
 
 func (u URI) String() string { return "s3://" + u.Bucket + "/" + u.Key }
+
+// LowerKeys returns user metadata with lower-case keys (S3 folds them; so
+// must every implementation), or nil when there is none.
+func LowerKeys(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}

@@ -220,14 +220,37 @@ func (h *Handler) vendorFor(p Recognize) (*Vendor, *ocrerr.Error) {
 	return v, nil
 }
 
-// call passes the vendor's gate and makes the call, turning throttles and
-// halts into requeues that cost the task nothing.
+// throttleRetries bounds how often one task run retries a throttled call
+// itself before handing the task back to the queue.
+const throttleRetries = 5
+
+// call passes the vendor's gate and makes the call. A throttled call slows
+// every worker down (the gate) and is retried here, after the gate's wait,
+// rather than through asynq's retry set whose polling would waste the
+// limit; halts and long waits become requeues that cost the task nothing.
 func (h *Handler) call(ctx context.Context, j *job, req *vendors.Request) (*vendors.Response, error) {
 	v := j.vendor
 	gate := v.Gate
 	if gate == nil {
 		gate = openGate{}
 	}
+	for try := 0; ; try++ {
+		resp, err := h.callOnce(ctx, j, gate, req)
+		e, ok := ocrerr.As(err)
+		if !ok || !e.Throttle {
+			return resp, err
+		}
+		gate.Throttled(ctx, e.RetryAfter)
+		if try >= throttleRetries {
+			return nil, &requeue{after: max(e.RetryAfter, time.Second), reason: "vendor throttled"}
+		}
+		j.log.Debug().Str("vendor", v.Name).Dur("retryAfter", e.RetryAfter).Msg("vendor throttled: retrying after the shared wait")
+	}
+}
+
+// callOnce is one gated vendor call.
+func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.Request) (*vendors.Response, error) {
+	v := j.vendor
 	wctx, cancel := context.WithTimeout(ctx, h.rateWait())
 	release, waited, err := gate.Acquire(wctx)
 	cancel()
@@ -253,11 +276,7 @@ func (h *Handler) call(ctx context.Context, j *job, req *vendors.Request) (*vend
 	}
 	e := ocrerr.Classify(err)
 	h.metrics().VendorCall(v.Name, endpoint, string(e.Code), time.Since(start))
-	switch {
-	case e.Throttle:
-		gate.Throttled(ctx, e.RetryAfter)
-		return nil, &requeue{after: max(e.RetryAfter, time.Second), reason: "vendor throttled"}
-	case e.Halt:
+	if e.Halt {
 		until := time.Now().Add(v.HaltFor)
 		j.log.Error().Str("vendor", v.Name).Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).
 			Time("until", until).Msg("vendor halted for every worker: resume with 'producer resume " + v.Name + "'")

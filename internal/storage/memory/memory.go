@@ -117,7 +117,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, o
 		ETag:         `"` + hex.EncodeToString(sum[:]) + `"`,
 		ContentType:  contentType,
 		LastModified: time.Now().UTC().Truncate(time.Second),
-		Metadata:     lowerKeys(opts.Metadata),
+		Metadata:     storage.LowerKeys(opts.Metadata),
 	}
 
 	b.mu.Lock()
@@ -175,15 +175,4 @@ func (b *Bucket) uri(key string) string { return "s3://" + b.name + "/" + key }
 func copyInfo(info storage.ObjectInfo) storage.ObjectInfo {
 	info.Metadata = maps.Clone(info.Metadata)
 	return info
-}
-
-func lowerKeys(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[strings.ToLower(k)] = v
-	}
-	return out
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -128,7 +127,7 @@ func (b *Bucket) Get(ctx context.Context, key string) (io.ReadCloser, storage.Ob
 		ETag:         aws.ToString(out.ETag),
 		ContentType:  aws.ToString(out.ContentType),
 		LastModified: aws.ToTime(out.LastModified),
-		Metadata:     lowerKeys(out.Metadata),
+		Metadata:     storage.LowerKeys(out.Metadata),
 	}
 	return out.Body, info, nil
 }
@@ -145,7 +144,7 @@ func (b *Bucket) Head(ctx context.Context, key string) (storage.ObjectInfo, erro
 		ETag:         aws.ToString(out.ETag),
 		ContentType:  aws.ToString(out.ContentType),
 		LastModified: aws.ToTime(out.LastModified),
-		Metadata:     lowerKeys(out.Metadata),
+		Metadata:     storage.LowerKeys(out.Metadata),
 	}, nil
 }
 
@@ -205,7 +204,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, o
 		Size:        size,
 		ETag:        aws.ToString(out.ETag),
 		ContentType: opts.ContentType,
-		Metadata:    lowerKeys(opts.Metadata),
+		Metadata:    storage.LowerKeys(opts.Metadata),
 	}, nil
 }
 
@@ -285,17 +284,6 @@ func classify(op string, err error) error {
 		}
 	}
 	return nil
-}
-
-func lowerKeys(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[strings.ToLower(k)] = v
-	}
-	return out
 }
 
 // spool copies r to a temporary file so an unknown-length body gets a

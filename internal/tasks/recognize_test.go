@@ -1,0 +1,328 @@
+package tasks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/result"
+	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/storage/memory"
+	"github.com/ocrbatch/ocrworker/internal/testimages"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
+)
+
+// scriptedVendor answers each call with the next scripted error (nil:
+// success) and records what it was sent.
+type scriptedVendor struct {
+	mu     sync.Mutex
+	script []error
+	calls  int
+	read   [][]byte
+}
+
+func (v *scriptedVendor) Kind() string           { return "scripted" }
+func (v *scriptedVendor) Supports(t string) bool { return t == result.TypeReceipt }
+func (v *scriptedVendor) Formats() []string      { return []string{"jpg", "png", "pdf"} }
+func (v *scriptedVendor) Recognize(ctx context.Context, req *vendors.Request) (*vendors.Response, error) {
+	rc, err := req.Image.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.calls++
+	v.read = append(v.read, b)
+	if len(v.script) > 0 {
+		next := v.script[0]
+		v.script = v.script[1:]
+		if next != nil {
+			return nil, next
+		}
+	}
+	total := &result.Field{Value: int64(len(b)), Text: "total"}
+	return &vendors.Response{Endpoint: "document/receipt", RequestID: "req-1", Fields: &result.Receipt{TotalPrice: total}}, nil
+}
+
+// recordingGate admits every call and records throttles and halts.
+type recordingGate struct {
+	mu        sync.Mutex
+	throttled int
+	halted    []string
+}
+
+func (g *recordingGate) Acquire(context.Context) (func(), time.Duration, error) {
+	return func() {}, 0, nil
+}
+func (g *recordingGate) Throttled(context.Context, time.Duration) {
+	g.mu.Lock()
+	g.throttled++
+	g.mu.Unlock()
+}
+func (g *recordingGate) Halt(_ context.Context, code string, _ time.Time) error {
+	g.mu.Lock()
+	g.halted = append(g.halted, code)
+	g.mu.Unlock()
+	return nil
+}
+
+type fixture struct {
+	h      *Handler
+	store  *memory.Store
+	vendor *scriptedVendor
+	gate   *recordingGate
+	image  []byte
+}
+
+func newFixture(t *testing.T, script ...error) *fixture {
+	t.Helper()
+	f := &fixture{store: memory.New(), vendor: &scriptedVendor{script: script}, gate: &recordingGate{},
+		image: testimages.PNG(1, 16, 16, nil)}
+	f.h = &Handler{
+		Store:   f.store,
+		Vendors: map[string]*Vendor{"v": {Name: "v", Client: f.vendor, Gate: f.gate, MaxImageBytes: 1 << 20, HaltFor: time.Minute}},
+		Routes:  map[string]string{result.TypeReceipt: "v"},
+		Log:     zerolog.Nop(),
+	}
+	f.put(t, "in", "docs/a.png", f.image)
+	return f
+}
+
+func (f *fixture) put(t *testing.T, bucket, key string, b []byte) {
+	t.Helper()
+	if _, err := f.store.Bucket(bucket).Put(t.Context(), key, bytes.NewReader(b), int64(len(b)), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run runs one attempt as asynq would: retried earlier failures, maxRetry budget.
+func (f *fixture) run(t *testing.T, p Recognize, retried, maxRetry int) error {
+	t.Helper()
+	p.V = PayloadVersion
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return f.h.run(t.Context(), f.h.newJob(p, zerolog.Nop(), retried, maxRetry))
+}
+
+func (f *fixture) result(t *testing.T, key string) (result.Result, storage.ObjectInfo) {
+	t.Helper()
+	rc, info, err := f.store.Bucket("out").Get(t.Context(), key)
+	if err != nil {
+		t.Fatalf("result %s: %v", key, err)
+	}
+	defer rc.Close()
+	var r result.Result
+	if err := json.NewDecoder(rc).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r, info
+}
+
+var receiptTask = Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
+
+func TestSuccessWritesOneResultWithItsSourceVersion(t *testing.T) {
+	f := newFixture(t)
+	if err := f.run(t, receiptTask, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	r, info := f.result(t, "r/docs/a.png.json")
+	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
+	if r.Status != result.StatusSucceeded || r.Source.ETag != src.ETag || r.Source.Format != "png" || r.Source.SHA256 == "" {
+		t.Errorf("result %+v", r)
+	}
+	if info.Metadata[MetaSourceETag] != src.ETag || info.Metadata[MetaStatus] != result.StatusSucceeded || info.ContentType != "application/json" {
+		t.Errorf("result metadata %v content type %q", info.Metadata, info.ContentType)
+	}
+	if !bytes.Equal(f.vendor.read[0], f.image) {
+		t.Error("the vendor did not receive the image bytes intact")
+	}
+
+	// A re-run (crash after the write, duplicate delivery) costs no vendor call.
+	if err := f.run(t, receiptTask, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if f.vendor.calls != 1 {
+		t.Errorf("vendor called %d times, want 1", f.vendor.calls)
+	}
+	// A changed source is read again and its result replaced.
+	f.put(t, "in", "docs/a.png", testimages.PNG(2, 16, 16, nil))
+	if err := f.run(t, receiptTask, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if f.vendor.calls != 2 {
+		t.Errorf("changed source: vendor called %d times, want 2", f.vendor.calls)
+	}
+	r2, _ := f.result(t, "r/docs/a.png.json")
+	if r2.Source.SHA256 == r.Source.SHA256 {
+		t.Error("result not replaced after the source changed")
+	}
+}
+
+func TestPermanentVendorErrorIsAFailedResult(t *testing.T) {
+	f := newFixture(t, ocrerr.Permanent(ocrerr.RecognitionFailed, "document unreadable").WithVendor("", 200))
+	if err := f.run(t, receiptTask, 0, 3); err != nil {
+		t.Fatalf("a permanent failure must complete the task, got %v", err)
+	}
+	r, info := f.result(t, "r/docs/a.png.json")
+	if r.Status != result.StatusFailed || r.Error == nil || r.Error.Code != "recognition_failed" || r.Fields != nil || r.Error.Retryable {
+		t.Errorf("result %+v error %+v", r, r.Error)
+	}
+	if info.Metadata[MetaCode] != "recognition_failed" {
+		t.Errorf("metadata %v", info.Metadata)
+	}
+}
+
+func TestTransientErrorRetriesThenExhausts(t *testing.T) {
+	unavailable := ocrerr.Transient(ocrerr.VendorUnavailable, "vendor answered 503").WithVendor("0500", 503)
+	f := newFixture(t, unavailable, unavailable)
+	err := f.run(t, receiptTask, 0, 1)
+	if e, ok := ocrerr.As(err); !ok || e.Code != ocrerr.VendorUnavailable || !IsFailure(err) {
+		t.Fatalf("first attempt: %v, want a retryable vendor_unavailable failure", err)
+	}
+	if _, err := f.store.Bucket("out").Head(t.Context(), "r/docs/a.png.json"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatal("no result may be written before the last attempt")
+	}
+	if err := f.run(t, receiptTask, 1, 1); err != nil {
+		t.Fatalf("last attempt: %v", err)
+	}
+	r, _ := f.result(t, "r/docs/a.png.json")
+	if r.Error == nil || r.Error.Code != "retries_exhausted" || r.Error.VendorCode != "0500" || r.Attempts != 2 {
+		t.Errorf("result %+v error %+v", r, r.Error)
+	}
+}
+
+func TestThrottleIsRetriedInPlaceWithoutFailure(t *testing.T) {
+	f := newFixture(t, ocrerr.Throttled("0025", 400, 0), ocrerr.Throttled("0025", 400, 0))
+	if err := f.run(t, receiptTask, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if f.gate.throttled != 2 || f.vendor.calls != 3 {
+		t.Errorf("throttled %d calls %d, want 2 and 3", f.gate.throttled, f.vendor.calls)
+	}
+	for i, b := range f.vendor.read {
+		if !bytes.Equal(b, f.image) {
+			t.Errorf("call %d: image not re-sent intact after a throttle", i)
+		}
+	}
+	if r, _ := f.result(t, "r/docs/a.png.json"); r.Status != result.StatusSucceeded {
+		t.Errorf("status %s", r.Status)
+	}
+}
+
+func TestEndlessThrottleIsRequeuedNotFailed(t *testing.T) {
+	var script []error
+	for i := 0; i <= throttleRetries; i++ {
+		script = append(script, ocrerr.Throttled("0025", 400, 0))
+	}
+	f := newFixture(t, script...)
+	err := f.run(t, receiptTask, 0, 0)
+	if err == nil || IsFailure(err) {
+		t.Fatalf("got %v, want a requeue that is not a failure", err)
+	}
+	if d := RetryDelay(0, err, nil); d < time.Second {
+		t.Errorf("requeue delay %v", d)
+	}
+}
+
+func TestHaltStopsTheVendorAndRequeues(t *testing.T) {
+	quota := &ocrerr.Error{Code: ocrerr.QuotaExhausted, Message: "quota reached", VendorCode: "0023", HTTPStatus: 400, Halt: true}
+	f := newFixture(t, quota)
+	err := f.run(t, receiptTask, 0, 0)
+	if err == nil || IsFailure(err) {
+		t.Fatalf("got %v, want a requeue that is not a failure", err)
+	}
+	if len(f.gate.halted) != 1 || f.gate.halted[0] != "quota_exhausted" {
+		t.Errorf("halts %v", f.gate.halted)
+	}
+	if _, err := f.store.Bucket("out").Head(t.Context(), "r/docs/a.png.json"); !errors.Is(err, storage.ErrNotFound) {
+		t.Error("a halted vendor must not produce a failed result")
+	}
+}
+
+func TestBadInputsFailBeforeAnyVendorCall(t *testing.T) {
+	f := newFixture(t)
+	f.put(t, "in", "empty.png", nil)
+	f.put(t, "in", "text.png", []byte("not an image at all"))
+	f.put(t, "in", "anim.gif", append([]byte("GIF89a"), make([]byte, 32)...))
+	f.put(t, "in", "big.png", testimages.Large("png", 2<<20))
+	f.put(t, "in", "two.pdf", testimages.PDF(2, 1))
+	for key, code := range map[string]string{
+		"missing.png": "source_not_found", "empty.png": "empty_source", "text.png": "invalid_image",
+		"anim.gif": "unsupported_format", "big.png": "too_large", "two.pdf": "multi_page",
+	} {
+		p := Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}
+		if err := f.run(t, p, 0, 3); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		r, _ := f.result(t, "r/"+key+".json")
+		if r.Error == nil || r.Error.Code != code {
+			t.Errorf("%s: error %+v, want %s", key, r.Error, code)
+		}
+	}
+	for _, p := range []Recognize{
+		{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Vendor: "nope", Out: "s3://out/v/"},
+		{Source: "s3://in/docs/a.png", Type: result.TypePassport, Out: "s3://out/t/"},
+	} {
+		if err := f.run(t, p, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, _ := f.result(t, "v/docs/a.png.json"); r.Error == nil || r.Error.Code != "unknown_vendor" {
+		t.Errorf("unknown vendor: %+v", r.Error)
+	}
+	if r, _ := f.result(t, "t/docs/a.png.json"); r.Error == nil || r.Error.Code != "unknown_vendor" {
+		t.Errorf("unrouted type: %+v", r.Error)
+	}
+	if f.vendor.calls != 0 {
+		t.Errorf("vendor called %d times for bad input", f.vendor.calls)
+	}
+}
+
+func TestUnreadablePayloadIsArchivedOrFailed(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	err := f.h.ProcessTask(ctx, asynq.NewTask(TypeRecognize, []byte("{not json")))
+	if !errors.Is(err, asynq.SkipRetry) {
+		t.Errorf("garbage payload: %v, want SkipRetry (archived)", err)
+	}
+	b, _ := json.Marshal(Recognize{V: 99, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/f/"})
+	if err := f.h.ProcessTask(ctx, asynq.NewTask(TypeRecognize, b)); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "f/docs/a.png.json"); r.Error == nil || r.Error.Code != "invalid_task" {
+		t.Errorf("future payload version: %+v", r.Error)
+	}
+}
+
+func TestTaskIDIsDeterministic(t *testing.T) {
+	a := Recognize{Source: "s3://in/a.png", Type: "receipt", Out: "s3://out/r/"}
+	b := a
+	b.Out = "s3://out/r" // the same prefix written without its slash
+	c := a
+	c.Type = "credit-card"
+	if a.TaskID() != b.TaskID() {
+		t.Error("same source, type and output must give the same ID")
+	}
+	if a.TaskID() == c.TaskID() {
+		t.Error("another type must give another ID")
+	}
+	b.Batch, b.Force = "other-batch", true
+	if a.TaskID() != b.TaskID() {
+		t.Error("batch and force must not change the ID")
+	}
+}
