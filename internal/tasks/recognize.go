@@ -486,7 +486,7 @@ func (h *Handler) prepare(ctx context.Context, j *job, b storage.Bucket, info st
 	}
 	metrics := h.metrics()
 	p.image = vendors.Image{
-		Name:   "image." + format,
+		Name:   "image", // neutral: object keys may hold personal data
 		Format: format,
 		Size:   info.Size,
 		Open: func(ctx context.Context) (io.ReadCloser, error) {

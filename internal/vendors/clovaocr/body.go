@@ -32,15 +32,17 @@ var contentTypes = map[string]string{"jpg": "image/jpeg", "jpeg": "image/jpeg", 
 type body struct {
 	pr          *io.PipeReader
 	contentType string
+	boundary    string
+	length      int64 // -1: unknown, sent chunked
 	done        chan struct{}
 
 	mu      sync.Mutex
 	readErr error // the image failed to read (not the network)
 }
 
-func newBody(mode string, msg message, img io.ReadCloser) *body {
+func newBody(mode string, msg message, img io.ReadCloser, size int64) *body {
 	pr, pw := io.Pipe()
-	b := &body{pr: pr, done: make(chan struct{})}
+	b := &body{pr: pr, done: make(chan struct{}), length: -1}
 	var write func() error
 	if mode == ModeJSON {
 		b.contentType = "application/json"
@@ -48,8 +50,10 @@ func newBody(mode string, msg message, img io.ReadCloser) *body {
 	} else {
 		mw := multipart.NewWriter(pw)
 		b.contentType = mw.FormDataContentType()
+		b.boundary = mw.Boundary()
 		write = func() error { return b.writeMultipart(mw, msg, img) }
 	}
+	b.length = bodyLength(mode, msg, b.boundary, size)
 	go func() {
 		defer close(b.done)
 		defer img.Close()
@@ -59,6 +63,38 @@ func newBody(mode string, msg message, img io.ReadCloser) *body {
 }
 
 func (b *body) ContentType() string { return b.contentType }
+
+// bodyLength is the exact body length for an image of size bytes, or -1
+// when the size is unknown. Some gateways refuse chunked uploads, so a
+// known length is always sent. It writes the envelope around an empty
+// image (the boundary and message are fixed by then) and adds the image's
+// encoded size, instead of encoding the image twice.
+func bodyLength(mode string, msg message, boundary string, size int64) int64 {
+	if size < 0 {
+		return -1
+	}
+	var n counter
+	b := &body{}
+	if mode == ModeJSON {
+		if b.writeJSON(&n, msg, eof{}) != nil {
+			return -1
+		}
+		return n.n + int64(base64.StdEncoding.EncodedLen(int(size)))
+	}
+	mw := multipart.NewWriter(&n)
+	if mw.SetBoundary(boundary) != nil || b.writeMultipart(mw, msg, eof{}) != nil {
+		return -1
+	}
+	return n.n + size
+}
+
+type counter struct{ n int64 }
+
+func (c *counter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+type eof struct{}
+
+func (eof) Read([]byte) (int, error) { return 0, io.EOF }
 
 func (b *body) Read(p []byte) (int, error) { return b.pr.Read(p) }
 

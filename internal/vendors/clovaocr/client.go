@@ -124,12 +124,19 @@ func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.
 		}
 		return nil, ocrerr.Transient(ocrerr.StorageUnavailable, "open image").Wrap(err)
 	}
-	body := newBody(c.mode, msg, img)
+	size := req.Image.Size
+	if size <= 0 {
+		size = -1
+	}
+	body := newBody(c.mode, msg, img, size)
 	defer body.Close()
 
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base.JoinPath(endpoint).String(), body)
 	if err != nil {
 		return nil, &ocrerr.Error{Code: ocrerr.Internal, Message: "build request", Err: err}
+	}
+	if body.length >= 0 {
+		hreq.ContentLength = body.length
 	}
 	hreq.Header.Set("Content-Type", body.ContentType())
 	hreq.Header.Set("X-OCR-SECRET", c.secret)
