@@ -367,6 +367,17 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 	case prev.Metadata[MetaSourceETag] == j.res.Source.ETag && !j.p.Force:
 		return nil // another run already wrote this source version's result
 	default:
+		// The result is of another source version. Replace it only if ours
+		// is the current version: a run that read an older version must not
+		// clobber the result of a newer one.
+		cur, err := h.Store.Bucket(j.src.Bucket).Head(ctx, j.src.Key)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return storageErr(err, "source image")
+		}
+		if err == nil && cur.ETag != j.res.Source.ETag {
+			j.log.Info().Msg("source changed while it was read: the newer version's result stands")
+			return nil
+		}
 		opts.IfMatch = prev.ETag
 	}
 	_, err = bucket.Put(ctx, j.resultKey, bytes.NewReader(b), int64(len(b)), opts)

@@ -326,3 +326,27 @@ func TestTaskIDIsDeterministic(t *testing.T) {
 		t.Error("batch and force must not change the ID")
 	}
 }
+
+// A run that read an older version of the source must not replace the
+// result of the current version.
+func TestStaleRunDoesNotClobberANewerResult(t *testing.T) {
+	f := newFixture(t)
+	job := f.h.newJob(Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}, zerolog.Nop(), 0, 3)
+	// The slow run has read version 1 ...
+	v1, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
+	job.res.Source.ETag = v1.ETag
+	job.res.Status = result.StatusSucceeded
+	// ... while the source changed and a fast run wrote version 2's result.
+	f.put(t, "in", "docs/a.png", testimages.PNG(2, 16, 16, nil))
+	if err := f.run(t, receiptTask, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	newer, _ := f.result(t, "r/docs/a.png.json")
+	if err := f.h.writeResult(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.result(t, "r/docs/a.png.json")
+	if after.Source.ETag != newer.Source.ETag || after.Source.ETag == v1.ETag {
+		t.Errorf("result source etag %s, want the newer %s", after.Source.ETag, newer.Source.ETag)
+	}
+}
