@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -163,7 +164,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		if err != nil || !u.IsPrefix() {
 			continue
 		}
-		ferr = Expand(ctx, e.Store, src, o.Defaults, feed)
+		ferr = e.expandPrefix(ctx, src, u, o, feed)
 	}
 	close(items)
 	wg.Wait()
@@ -191,6 +192,30 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	return sum, nil
 }
 
+// expandPrefix lists a source prefix and, unless forced, merges it with
+// the listing of the matching output prefix (both in key order), so the
+// skip check HEADs only results that exist and memory does not grow with
+// the number of results.
+func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, o Options, feed func(Item) error) error {
+	if o.Force {
+		return Expand(ctx, e.Store, src, o.Defaults, feed)
+	}
+	out, err := tasks.OutPrefix(o.Out)
+	if err != nil {
+		return err
+	}
+	m := newResultMerge(e.Store.Bucket(out.Bucket), out.Key+u.Key)
+	srcPrefix := "s3://" + u.Bucket + "/"
+	return Expand(ctx, e.Store, src, o.Defaults, func(it Item) error {
+		st, err := m.lookup(ctx, tasks.ResultKey(out, strings.TrimPrefix(it.Task.Source, srcPrefix)))
+		if err != nil {
+			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, out.Key+u.Key, err)
+		}
+		it.Result = st
+		return feed(it)
+	})
+}
+
 // one enqueues one item unless its result is current; it reports whether
 // a task was enqueued.
 func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bool, error) {
@@ -216,8 +241,10 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bo
 	}
 	_, err = e.Client.EnqueueContext(ctx, task, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		// The same source, type and output is already queued: one task.
-		return false, e.count(ctx, o, 0, 1)
+		// The same source, type and output is already queued: one task. It
+		// is counted by the batch that enqueued it (a re-run of a crashed
+		// producer counts it once), so not here.
+		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("enqueue: %w", err)
