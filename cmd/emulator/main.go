@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,7 +61,7 @@ var vendorTable = []vendorEmulator{
 			secret := fs.String("clova-secret", "", "CLOVA OCR X-OCR-SECRET the emulator accepts (env EMULATOR_CLOVA_SECRET)")
 			return func(c common) (http.Handler, http.Handler, error) {
 				s := clovaemu.New(clovaemu.Options{Secret: envDefault(*secret, "EMULATOR_CLOVA_SECRET"), Behavior: c.Behavior, Quota: c.Quota})
-				return s, s.Engine().AdminHandler(), nil
+				return s, withQuota(s.Engine().AdminHandler(), s.SetQuota), nil
 			}
 		},
 	},
@@ -71,7 +72,7 @@ var vendorTable = []vendorEmulator{
 			secret := fs.String("ekyc-secret", "", "CLOVA eKYC X-EKYC-SECRET the emulator accepts (env EMULATOR_EKYC_SECRET)")
 			return func(c common) (http.Handler, http.Handler, error) {
 				s := ekycemu.New(ekycemu.Options{Secret: envDefault(*secret, "EMULATOR_EKYC_SECRET"), Behavior: c.Behavior, Quota: c.Quota})
-				return s, s.Engine().AdminHandler(), nil
+				return s, withQuota(s.Engine().AdminHandler(), s.SetQuota), nil
 			}
 		},
 	},
@@ -105,6 +106,25 @@ var vendorTable = []vendorEmulator{
 			}
 		},
 	},
+}
+
+// withQuota adds PUT /quota ({"quota": N}, 0: none) to an admin handler, so
+// tests can use up a quota and then raise it while workers wait.
+func withQuota(admin http.Handler, set func(int)) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", admin)
+	mux.HandleFunc("PUT /quota", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Quota *int `json:"quota"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Quota == nil || *body.Quota < 0 {
+			http.Error(w, `body must be {"quota": N} with N >= 0`, http.StatusBadRequest)
+			return
+		}
+		set(*body.Quota)
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
 }
 
 // builder makes one vendor's API handler and admin handler.

@@ -113,8 +113,13 @@ func (w *worker) run(ctx context.Context) error {
 	}
 	var sched *producer.Scheduler
 	if w.scheduler {
+		if len(w.cfg.Schedules) == 0 {
+			w.log.Warn().Msg("--scheduler given but the config has no schedules: nothing to schedule")
+		}
+		// Every replica may run the scheduler: each slot has its own task ID,
+		// so a slot is scanned once however many replicas fire it.
 		sched = &producer.Scheduler{Client: asynq.NewClientFromRedisClient(w.rdb), Schedules: w.cfg.Schedules,
-			Log: w.log, MaxRetry: w.cfg.Worker.MaxRetry}
+			Log: w.log.With().Str("component", "scheduler").Logger(), MaxRetry: w.cfg.Worker.MaxRetry}
 		if err := sched.Start(); err != nil {
 			w.srv.Shutdown()
 			return err

@@ -12,9 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ocrbatch/ocrworker/internal/result"
+	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
 // Vendor kinds.
@@ -374,6 +376,24 @@ func (c *Config) validate() error {
 			return &Error{Key: k + ".type", Msg: fmt.Sprintf("unknown document type %q", s.Type)}
 		case s.Out == "":
 			return &Error{Key: k + ".out", Msg: "missing"}
+		}
+		// Checked here, not when the scheduler starts, so a typo fails every
+		// command that reads the file instead of silently never firing.
+		if _, err := cron.ParseStandard(s.Cron); err != nil {
+			return &Error{Key: k + ".cron", Msg: fmt.Sprintf("%q: %v (want 5 fields like \"0 2 * * *\", or @daily)", s.Cron, err)}
+		}
+		if u, err := storage.ParseURI(s.Source); err != nil || !u.IsPrefix() {
+			return &Error{Key: k + ".source", Msg: fmt.Sprintf("%q: want a prefix s3://bucket/prefix/ (ending in /)", s.Source)}
+		}
+		if _, err := storage.ParseURI(s.Out); err != nil {
+			return &Error{Key: k + ".out", Msg: fmt.Sprintf("%q: want s3://bucket/prefix/", s.Out)}
+		}
+		if _, _, err := c.VendorFor(s.Type, s.Vendor); err != nil {
+			key := k + ".type"
+			if s.Vendor != "" {
+				key = k + ".vendor"
+			}
+			return &Error{Key: key, Msg: err.Error()}
 		}
 	}
 	return nil

@@ -44,11 +44,16 @@ type Doc struct {
 	ValidThru  string // "MM/YY"
 
 	// business license / receipt store
-	CompanyName   string
-	BizNumber     string // "NNN-NN-NNNNN"
-	OpenDate      Date
-	BusinessType  string
-	BusinessItem  string
+	CompanyName  string
+	BizNumber    string // "NNN-NN-NNNNN"
+	OpenDate     Date
+	BusinessType string
+	BusinessItem string
+	// Corporate: the license is a corporation's (eKYC BL_CORP), else a sole
+	// proprietor's; TaxType is the 과세 유형 it shows. Every emulator reads
+	// them from here, so vendors agree on the same image.
+	Corporate     bool
+	TaxType       string
 	StoreTel      string // "02-1234-5678"
 	ReceiptDate   Date
 	ReceiptTime   string // "HH:MM:SS"
@@ -165,6 +170,14 @@ func DeriveSum(sum [32]byte) Doc {
 
 	d.Similarity = float64(r.n(10001)) / 10000
 	d.FaceCount = 1
+
+	// A draw of its own (label-hashed), so adding it moved no other value.
+	k := sha256.Sum256([]byte("bl-kind" + d.SHA256))
+	d.Corporate = binary.BigEndian.Uint32(k[:4])%2 == 0
+	d.TaxType = "일반과세자"
+	if d.Corporate {
+		d.TaxType = "법인사업자"
+	}
 	return d
 }
 

@@ -20,6 +20,12 @@ import (
 // after the first replica's scan already finished.
 const slotRetention = 25 * time.Hour
 
+// scanTimeout bounds one scan run. asynq's default (30m) is too short for a
+// prefix of millions of objects; a crashed worker's scan is recovered by
+// asynq's lease, not this timeout, and a retried scan redoes only what is
+// still missing (enqueued tasks conflict, finished ones are skipped).
+const scanTimeout = 12 * time.Hour
+
 // Scheduler enqueues a scan task for every cron slot of every schedule.
 // Each slot has its own deterministic task ID, so any number of replicas
 // enqueue it once: the others get a task-ID conflict. (asynq's own
@@ -30,7 +36,9 @@ type Scheduler struct {
 	Schedules []config.Schedule
 	Log       zerolog.Logger
 	MaxRetry  int
-	Now       func() time.Time
+	// Now is the scheduler's clock (default time.Now): slots are computed
+	// and waited for on it, so a test can place a slot just ahead.
+	Now func() time.Time
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -74,17 +82,30 @@ func (s *Scheduler) now() time.Time {
 }
 
 func (s *Scheduler) loop(ctx context.Context, sc config.Schedule, p cron.Schedule) {
+	var last time.Time
 	for {
-		next := p.Next(s.now())
-		t := time.NewTimer(time.Until(next))
+		// The wait is measured on the same clock as the slot (s.now), so a
+		// test clock works; starting from the last slot fired means a timer
+		// that wakes a hair early cannot fire that slot twice.
+		now := s.now()
+		from := now
+		if from.Before(last) {
+			from = last
+		}
+		next := p.Next(from)
+		if next.IsZero() {
+			return // the expression has no future slot
+		}
+		t := time.NewTimer(next.Sub(now))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
 		}
+		last = next
 		if err := s.EnqueueSlot(ctx, sc, next); err != nil {
-			s.Log.Error().Err(err).Str("schedule", sc.Name).Msg("backfill slot not enqueued")
+			s.Log.Error().Err(err).Str("schedule", sc.Name).Time("slot", next).Msg("backfill slot not enqueued")
 		}
 	}
 }
@@ -101,7 +122,8 @@ func (s *Scheduler) EnqueueSlot(ctx context.Context, sc config.Schedule, slot ti
 	if err != nil {
 		return err
 	}
-	_, err = s.Client.EnqueueContext(ctx, task, asynq.Queue(sc.Queue), asynq.Retention(slotRetention), asynq.MaxRetry(s.MaxRetry))
+	_, err = s.Client.EnqueueContext(ctx, task, asynq.Queue(sc.Queue), asynq.Retention(slotRetention),
+		asynq.MaxRetry(s.MaxRetry), asynq.Timeout(scanTimeout))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		s.Log.Debug().Str("schedule", sc.Name).Time("slot", slot).Msg("slot already enqueued by another replica")
 		return nil

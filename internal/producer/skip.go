@@ -3,35 +3,33 @@ package producer
 import (
 	"context"
 	"errors"
-	"strings"
-	"sync"
 
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
+// resultState is what the producer knows of a source's result before any HEAD.
+type resultState int
+
+const (
+	resultUnknown resultState = iota // not listed: HEAD the result to find out
+	resultAbsent                     // the output listing has no result: enqueue, no HEAD
+	resultListed                     // the output listing has one: HEAD it to compare ETags
+)
+
 // skipper decides whether a source already has a current result (same
-// source ETag). For listed sources it lists the matching output prefix once,
-// so a fresh prefix of 100,000 objects costs one listing, not 100,000 HEADs;
-// only results that exist are HEADed to compare ETags.
+// source ETag). Listed sources arrive with their resultState from a
+// resultMerge, so only results that exist are HEADed.
 type skipper struct {
 	store storage.Store
-	mu    sync.Mutex
-	// listed: output "bucket/prefix" -> set of result keys under it.
-	listed map[string]*listing
 }
 
-type listing struct {
-	once sync.Once
-	keys map[string]struct{}
-	err  error
-}
-
-func newSkipper(s storage.Store) *skipper {
-	return &skipper{store: s, listed: map[string]*listing{}}
-}
+func newSkipper(s storage.Store) *skipper { return &skipper{store: s} }
 
 func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
+	if it.Result == resultAbsent {
+		return false, nil
+	}
 	src, err := storage.ParseURI(it.Task.Source)
 	if err != nil {
 		return false, err
@@ -40,19 +38,7 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	rkey := tasks.ResultKey(out, src.Key)
-	if it.Known {
-		// Listed source: consult one listing of the matching output prefix.
-		l := s.listing(ctx, out.Bucket, out.Key+it.Prefix)
-		if l.err != nil {
-			return false, l.err
-		}
-		if _, ok := l.keys[rkey]; !ok {
-			return false, nil
-		}
-	}
-	ob := s.store.Bucket(out.Bucket)
-	info, err := ob.Head(ctx, rkey)
+	info, err := s.store.Bucket(out.Bucket).Head(ctx, tasks.ResultKey(out, src.Key))
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -70,25 +56,110 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 		}
 		etag = si.ETag
 	}
-	return info.Metadata[tasks.MetaSourceETag] == etag, nil
+	faceRef, found, err := s.faceRef(ctx, it.Task)
+	if err != nil || !found {
+		return false, err // a missing photo: let the worker write the failure
+	}
+	return tasks.ResultCurrent(info.Metadata, etag, faceRef), nil
 }
 
-func (s *skipper) listing(ctx context.Context, bucket, prefix string) *listing {
-	s.mu.Lock()
-	l, ok := s.listed[bucket+"/"+prefix]
-	if !ok {
-		l = &listing{}
-		s.listed[bucket+"/"+prefix] = l
+// faceRef is the tasks.FaceRef of a face-compare task's face photo as it is
+// now ("" for other types), so a card paired with another or a changed
+// photo is new work. found is false when the photo does not exist.
+func (s *skipper) faceRef(ctx context.Context, t tasks.Recognize) (ref string, found bool, err error) {
+	if t.Face == "" {
+		return "", true, nil
 	}
-	s.mu.Unlock()
-	l.once.Do(func() {
-		l.keys = map[string]struct{}{}
-		l.err = s.store.Bucket(bucket).List(ctx, prefix, "", func(o storage.ObjectInfo) error {
-			if strings.HasSuffix(o.Key, ".json") {
-				l.keys[o.Key] = struct{}{}
+	u, err := storage.ParseURI(t.Face)
+	if err != nil {
+		return "", false, err
+	}
+	fi, err := s.store.Bucket(u.Bucket).Head(ctx, u.Key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return tasks.FaceRef(t.Face, fi.ETag), true, nil
+}
+
+// mergePage is how many result keys a resultMerge holds at once: one
+// ListObjectsV2 page, so each refill costs one request.
+const mergePage = 1000
+
+// resultMerge walks the listing of an output prefix alongside the listing
+// of its source prefix. Both come in key order, so whether source K has a
+// result OP+K+".json" is decided by advancing one cursor: memory stays at
+// one page of keys however many results exist (a map of every result key
+// would grow with the output).
+//
+// Appending ".json" keeps key order except where one source key is a
+// proper prefix of the next ("a" < "a-b" but "a-b.json" < "a.json"): the
+// cursor may already have passed such a result. Targets that are not past
+// every earlier target are therefore answered resultUnknown, and the HEAD
+// decides.
+type resultMerge struct {
+	bucket storage.Bucket
+	prefix string
+
+	page  []string
+	i     int
+	after string // last key read: where the next page starts
+	done  bool   // the listing is exhausted
+	max   string // greatest target asked for so far
+}
+
+func newResultMerge(b storage.Bucket, prefix string) *resultMerge {
+	return &resultMerge{bucket: b, prefix: prefix}
+}
+
+var errPageFull = errors.New("page full")
+
+// lookup reports what the output listing says of result key target. Calls
+// must come in source key order.
+func (m *resultMerge) lookup(ctx context.Context, target string) (resultState, error) {
+	if target <= m.max {
+		return resultUnknown, nil
+	}
+	m.max = target
+	for {
+		for m.i < len(m.page) && m.page[m.i] < target {
+			m.i++
+		}
+		if m.i < len(m.page) {
+			if m.page[m.i] == target {
+				return resultListed, nil
 			}
-			return nil
-		})
+			return resultAbsent, nil
+		}
+		if m.done {
+			return resultAbsent, nil
+		}
+		if err := m.refill(ctx); err != nil {
+			return resultUnknown, err
+		}
+	}
+}
+
+func (m *resultMerge) refill(ctx context.Context) error {
+	m.page, m.i = m.page[:0], 0
+	err := m.bucket.List(ctx, m.prefix, m.after, func(o storage.ObjectInfo) error {
+		m.page = append(m.page, o.Key)
+		if len(m.page) == mergePage {
+			return errPageFull
+		}
+		return nil
 	})
-	return l
+	switch {
+	case errors.Is(err, errPageFull):
+	case err != nil:
+		return err
+	default:
+		m.done = true
+	}
+	if len(m.page) > 0 {
+		m.after = m.page[len(m.page)-1]
+	}
+	return nil
 }

@@ -33,8 +33,8 @@ type Item struct {
 	// needs no HEAD of the source.
 	ETag  string
 	Known bool
-	// Prefix: the listed source prefix the object came from.
-	Prefix string
+	// Result: what the output listing said of the result (listed sources).
+	Result resultState
 }
 
 // Defaults are the command-line values a manifest line may override.
@@ -65,7 +65,7 @@ func Expand(ctx context.Context, store storage.Store, src string, d Defaults, fn
 		if strings.HasSuffix(o.Key, "/") {
 			return nil // a "folder" marker object, not a document
 		}
-		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true, Prefix: u.Key})
+		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true})
 	})
 }
 

@@ -148,7 +148,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 			return nil
 		}
 		res, err := l.gcra.Allow(ctx, gcraKey(l.o.prefix, l.vendor), redis_rate.Limit{
-			Rate: 1, Period: emissionInterval(st.EffectiveRPS), Burst: st.Burst,
+			Rate: 1, Period: emissionInterval(st.EffectiveRPS), Burst: grantBurst(st.Burst),
 		})
 		if err != nil {
 			if ctx.Err() != nil {

@@ -81,6 +81,7 @@ type job struct {
 	resultKey string
 	res       result.Result
 	vendor    *Vendor
+	faceRef   string // face-compare: FaceRef of the face photo
 }
 
 // ProcessTask implements asynq.Handler.
@@ -127,21 +128,39 @@ func (h *Handler) newJob(p Recognize, log zerolog.Logger, retried, maxRetry int)
 }
 
 func (h *Handler) run(ctx context.Context, j *job) error {
+	// Error messages name the image at fault; a pair has two.
+	srcWhat := "source image"
+	if j.p.Type == result.TypeFaceCompare {
+		srcWhat = "card image"
+	}
 	srcBucket := h.Store.Bucket(j.src.Bucket)
 	info, err := srcBucket.Head(ctx, j.src.Key)
 	if err != nil {
-		return h.finish(ctx, j, storageErr(err, "source image"))
+		return h.finish(ctx, j, storageErr(err, srcWhat))
 	}
 	j.res.Source.ETag, j.res.Source.Size = info.ETag, info.Size
+	var (
+		faceURI  storage.URI
+		faceInfo storage.ObjectInfo
+	)
+	if j.p.Type == result.TypeFaceCompare {
+		// The face photo's version is part of what makes a result current.
+		faceURI, _ = storage.ParseURI(j.p.Face)
+		faceInfo, err = h.Store.Bucket(faceURI.Bucket).Head(ctx, faceURI.Key)
+		if err != nil {
+			return h.finish(ctx, j, storageErr(err, "face image"))
+		}
+		j.faceRef = FaceRef(j.p.Face, faceInfo.ETag)
+		j.res.FaceSource = &result.Source{URI: j.p.Face, ETag: faceInfo.ETag, Size: faceInfo.Size}
+	}
 
 	// A result for this very version of the source means the work is done:
 	// a re-run after a crash or a duplicate costs no vendor call.
 	existing, err := h.Store.Bucket(j.out.Bucket).Head(ctx, j.resultKey)
 	switch {
-	case err == nil && !j.p.Force && existing.Metadata[MetaSourceETag] == info.ETag:
+	case err == nil && !j.p.Force && ResultCurrent(existing.Metadata, info.ETag, j.faceRef):
 		j.log.Debug().Msg("result already exists for this source version")
-		h.recordBatch(ctx, j, existing.Metadata[MetaStatus], existing.Metadata[MetaCode])
-		return nil
+		return h.recordBatch(ctx, j, existing.Metadata[MetaStatus], existing.Metadata[MetaCode])
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return h.finish(ctx, j, storageErr(err, "result"))
 	}
@@ -156,7 +175,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	j.vendor = v
 	j.res.Vendor = result.VendorInfo{Name: v.Name, Kind: v.Client.Kind()}
 
-	img, oerr := h.prepare(ctx, j, srcBucket, info, "source image")
+	img, oerr := h.prepare(ctx, j, srcBucket, info, srcWhat)
 	if oerr != nil {
 		return h.finish(ctx, j, oerr)
 	}
@@ -165,14 +184,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	j.res.Source.Format = img.image.Format
 	var face *prepared
 	if j.p.Type == result.TypeFaceCompare {
-		fu, _ := storage.ParseURI(j.p.Face)
-		fb := h.Store.Bucket(fu.Bucket)
-		finfo, err := fb.Head(ctx, fu.Key)
-		if err != nil {
-			return h.finish(ctx, j, storageErr(err, "face image"))
-		}
-		j.res.FaceSource = &result.Source{URI: j.p.Face, ETag: finfo.ETag, Size: finfo.Size}
-		face, oerr = h.prepare(ctx, j, fb, finfo, "face image")
+		face, oerr = h.prepare(ctx, j, h.Store.Bucket(faceURI.Bucket), faceInfo, "face image")
 		if oerr != nil {
 			return h.finish(ctx, j, oerr)
 		}
@@ -341,8 +353,7 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 		ev = j.log.Warn().Str("code", code)
 	}
 	ev.Str("type", j.p.Type).Str("status", j.res.Status).Int64("ms", j.res.DurationMs).Msg("result written")
-	h.recordBatch(ctx, j, j.res.Status, code)
-	return nil
+	return h.recordBatch(ctx, j, j.res.Status, code)
 }
 
 // writeResult writes the result so that it cannot clobber a newer one:
@@ -358,13 +369,16 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 	if j.res.Error != nil {
 		opts.Metadata[MetaCode] = j.res.Error.Code
 	}
+	if j.faceRef != "" {
+		opts.Metadata[MetaFaceRef] = j.faceRef
+	}
 	prev, err := bucket.Head(ctx, j.resultKey)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		opts.IfNoneMatch = true
 	case err != nil:
 		return storageErr(err, "result")
-	case prev.Metadata[MetaSourceETag] == j.res.Source.ETag && !j.p.Force:
+	case ResultCurrent(prev.Metadata, j.res.Source.ETag, j.faceRef) && !j.p.Force:
 		return nil // another run already wrote this source version's result
 	default:
 		// The result is of another source version. Replace it only if ours
@@ -391,28 +405,33 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 	return nil
 }
 
-func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) {
+// recordBatch counts the source's final outcome in its batch. If Redis
+// cannot take the count, the task is requeued (not a failure): its result is
+// written, so the next run costs no vendor call and only counts it, once.
+// Without this a Redis outage left batches "running" forever.
+func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) error {
 	if h.Batches == nil || j.p.Batch == "" {
-		return
+		return nil
 	}
 	done, err := h.Batches.Finish(ctx, j.p.Batch, j.p.Source, status, code)
 	if err != nil {
-		j.log.Warn().Err(err).Msg("batch count not updated")
-		return
+		j.log.Warn().Err(err).Msg("batch count not updated: will count it on the next run")
+		return &requeue{after: time.Second, reason: "batch count not updated"}
 	}
 	if !done {
-		return
+		return nil
 	}
 	sum, err := h.Batches.Summary(ctx, j.p.Batch)
 	if err != nil {
 		j.log.Warn().Err(err).Msg("batch summary not built")
-		return
+		return nil
 	}
 	key := j.out.Key + "_batches/" + j.p.Batch + ".json"
 	if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, key, bytes.NewReader(sum), int64(len(sum)),
 		storage.PutOptions{ContentType: "application/json"}); err != nil {
 		j.log.Warn().Err(err).Msg("batch summary not written")
 	}
+	return nil
 }
 
 // storageErr classifies a storage error: missing objects are the

@@ -213,7 +213,7 @@ func renderBizLicense(d emulator.Doc, p page) *bizLicense {
 		Meta: meta{EstimatedLanguage: "ko"},
 		Result: bizLicenseResult{
 			DocumentType:    []stringObject{p.str(0, "사업자등록증", "사업자등록증")},
-			TaxType:         one(1, "일반과세자"),
+			TaxType:         one(1, d.TaxType),
 			RegisterNumber:  one(2, d.BizNumber),
 			CompanyName:     one(3, d.CompanyName),
 			RepName:         one(4, d.Name),

@@ -183,7 +183,7 @@ const (
 // bizLicenseKind says whether an image shows a corporation's or a sole
 // proprietor's license.
 func bizLicenseKind(d emulator.Doc) string {
-	if pick(d, "bl-kind", 2) == 0 {
+	if d.Corporate {
 		return bizCorp
 	}
 	return bizSole
@@ -203,12 +203,10 @@ func renderBizLicense(d emulator.Doc) (*ocrResult, string, string) {
 		"bisType":        l.text(d.BusinessType),
 		"bisItem":        l.text(d.BusinessItem),
 	}
+	res["taxType"] = l.text(d.TaxType)
 	resource := "bl-sole"
 	if kind == bizCorp {
 		resource = "bl-corp"
-		res["taxType"] = l.text("법인사업자")
-	} else {
-		res["taxType"] = l.text("일반과세자")
 	}
 	return &ocrResult{Meta: map[string]string{"estimatedLanguage": "ko"}, Result: res}, kind, resource
 }

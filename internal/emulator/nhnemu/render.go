@@ -60,7 +60,7 @@ type idCardResult struct {
 // conf is a stable confidence in 0.70..0.99 for the i-th value of a doc.
 func conf(d emulator.Doc, i int) float64 {
 	c := d.SHA256[(2*i)%len(d.SHA256)]
-	return 0.70 + float64(int(c)%30)/100
+	return float64(70+int(c)%30) / 100 // one division: 0.79, not 0.7899999999999999
 }
 
 // resolution is the seed's "normal" at or above 760x480, else "low".
