@@ -75,6 +75,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		RateWait: cfg.Worker.RateWait.D(),
 	}
 	mux := asynq.NewServeMux()
+	mux.Use(awaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
 	mux.Handle(tasks.TypeRecognize, h)
 	client := asynq.NewClientFromRedisClient(rdb)
 	mux.Handle(tasks.TypeScan, &producer.ScanHandler{Enqueuer: &producer.Enqueuer{
