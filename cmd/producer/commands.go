@@ -109,7 +109,8 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	client := asynq.NewClientFromRedisClient(e.rdb)
-	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: batch.New(e.rdb)}, Log: e.log}
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: batch.New(e.rdb)}, Log: e.log,
+		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
 	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
 			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())

@@ -30,13 +30,16 @@ type Batches interface {
 
 // Enqueuer enqueues recognize tasks.
 type Enqueuer struct {
-	Client   *asynq.Client
-	Store    storage.Store
-	Config   *config.Config
-	Batches  Batches // optional
-	Log      zerolog.Logger
-	Workers  int                     // parallel enqueuers; default 8
-	Progress func(done, total int64) // optional, called as items finish
+	Client  *asynq.Client
+	Store   storage.Store
+	Config  *config.Config
+	Batches Batches // optional
+	// Inspector, when set, lets an enqueue replace an archived task of the
+	// same ID (one that gave up) instead of being refused by it.
+	Inspector *asynq.Inspector
+	Log       zerolog.Logger
+	Workers   int                     // parallel enqueuers; default 8
+	Progress  func(done, total int64) // optional, called as items finish
 }
 
 // Options are the enqueue command's flags besides the sources.
@@ -240,6 +243,9 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bo
 		opts = append(opts, asynq.Queue(o.Queue))
 	}
 	_, err = e.Client.EnqueueContext(ctx, task, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) && e.revive(o.Queue, it.Task.TaskID()) {
+		_, err = e.Client.EnqueueContext(ctx, task, opts...)
+	}
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
 		// The same source, type and output is already queued: one task. It
 		// is counted by the batch that enqueued it (a re-run of a crashed
@@ -286,4 +292,21 @@ func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
 		return fmt.Errorf("batch %s: write summary: %w", o.Batch, err)
 	}
 	return nil
+}
+
+// revive deletes an archived task that holds this task ID, so that an
+// explicit enqueue runs the source again instead of being refused by a task
+// that gave up (storage down past its retries). It reports whether it did.
+func (e *Enqueuer) revive(queue, id string) bool {
+	if e.Inspector == nil {
+		return false
+	}
+	if queue == "" {
+		queue = "default"
+	}
+	info, err := e.Inspector.GetTaskInfo(queue, id)
+	if err != nil || info.State != asynq.TaskStateArchived {
+		return false
+	}
+	return e.Inspector.DeleteTask(queue, id) == nil
 }
