@@ -389,8 +389,9 @@ func TestFaultVendorErrors(t *testing.T) {
 			retried++
 		}
 	}
-	if calls.calls["document/receipt 0500"] == 0 || retried == 0 {
-		t.Errorf("no 5xx answer or no retried document: the faults were not injected (%s)", calls)
+	// Slow answers were still answered (SUCCESS) after the client gave up.
+	if calls.calls["document/receipt 0500"] == 0 || calls.calls["document/receipt SUCCESS"] <= n || retried == 0 {
+		t.Errorf("no 5xx, no timeout or no retried document: the faults were not injected (%s)", calls)
 	}
 	t.Logf("%d of %d documents needed more than one attempt", retried, n)
 }
