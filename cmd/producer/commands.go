@@ -211,10 +211,25 @@ func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// Tasks that met the halt wait in asynq's retry set until the halt's
+	// end; run them now. (Tasks retrying for other reasons just retry early.)
+	insp := asynq.NewInspectorFromRedisClient(e.rdb)
+	queues, err := insp.Queues()
+	if err != nil {
+		return err
+	}
+	var woken int
+	for _, q := range queues {
+		n, err := insp.RunAllRetryTasks(q)
+		if err != nil {
+			return fmt.Errorf("queue %s: %w", q, err)
+		}
+		woken += n
+	}
 	if was {
-		fmt.Fprintf(stdout, "resumed %s\n", pos[0])
+		fmt.Fprintf(stdout, "resumed %s; %d waiting tasks run now\n", pos[0], woken)
 	} else {
-		fmt.Fprintf(stdout, "%s was not halted\n", pos[0])
+		fmt.Fprintf(stdout, "%s was not halted; %d waiting tasks run now\n", pos[0], woken)
 	}
 	return nil
 }

@@ -75,6 +75,14 @@ func (g gate) Throttled(ctx context.Context, retryAfter time.Duration) {
 	_ = g.lim.Throttled(ctx, retryAfter)
 }
 
+func (g gate) Halted(ctx context.Context) (time.Time, bool) {
+	st, halted, err := g.lim.Gate().Halted(ctx, g.vendor)
+	if err != nil {
+		return time.Time{}, false // Redis trouble: Acquire will wait or fail on its own
+	}
+	return st.Until, halted
+}
+
 func (g gate) Halt(ctx context.Context, code string, until time.Time) error {
 	return g.lim.Gate().Halt(ctx, g.vendor, ocrerr.Code(code), until)
 }

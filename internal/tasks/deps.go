@@ -18,6 +18,10 @@ type Gate interface {
 	Throttled(ctx context.Context, retryAfter time.Duration)
 	// Halt stops calls to this vendor from every worker until resumed or until.
 	Halt(ctx context.Context, code string, until time.Time) error
+	// Halted reports whether calls are halted, and until when (zero: until
+	// resumed). Read before any work, so a halted vendor costs its tasks
+	// one Redis read, not a download each.
+	Halted(ctx context.Context) (until time.Time, halted bool)
 }
 
 // Metrics is what the handler reports; implemented by internal/metrics.
@@ -51,3 +55,4 @@ type openGate struct{}
 func (openGate) Acquire(context.Context) (func(), time.Duration, error) { return func() {}, 0, nil }
 func (openGate) Throttled(context.Context, time.Duration)               {}
 func (openGate) Halt(context.Context, string, time.Time) error          { return nil }
+func (openGate) Halted(context.Context) (time.Time, bool)               { return time.Time{}, false }

@@ -174,6 +174,9 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 	j.vendor = v
 	j.res.Vendor = result.VendorInfo{Name: v.Name, Kind: v.Client.Kind()}
+	if rq := h.haltedRequeue(ctx, v); rq != nil {
+		return rq
+	}
 
 	img, oerr := h.prepare(ctx, j, srcBucket, info, srcWhat)
 	if oerr != nil {
@@ -295,9 +298,27 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 		if herr := gate.Halt(ctx, string(e.Code), until); herr != nil {
 			j.log.Error().Err(herr).Msg("could not record vendor halt")
 		}
-		return nil, &requeue{after: 30 * time.Second, reason: "vendor halted: " + string(e.Code)}
+		return nil, &requeue{after: v.HaltFor, reason: "vendor halted: " + string(e.Code)}
 	}
 	return nil, e
+}
+
+// haltedRequeue hands the task back until the vendor's halt ends, without
+// touching storage or counting a failure. `producer resume` runs waiting
+// tasks at once, so the long delay does not outlast the halt.
+func (h *Handler) haltedRequeue(ctx context.Context, v *Vendor) error {
+	if v.Gate == nil {
+		return nil
+	}
+	until, halted := v.Gate.Halted(ctx)
+	if !halted {
+		return nil
+	}
+	wait := v.HaltFor
+	if !until.IsZero() {
+		wait = min(time.Until(until), wait)
+	}
+	return &requeue{after: max(wait, time.Second), reason: "vendor " + v.Name + " is halted"}
 }
 
 func (h *Handler) rateWait() time.Duration {

@@ -73,6 +73,11 @@ func (g *recordingGate) Throttled(context.Context, time.Duration) {
 	g.throttled++
 	g.mu.Unlock()
 }
+func (g *recordingGate) Halted(context.Context) (time.Time, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return time.Time{}, len(g.halted) > 0
+}
 func (g *recordingGate) Halt(_ context.Context, code string, _ time.Time) error {
 	g.mu.Lock()
 	g.halted = append(g.halted, code)
@@ -251,6 +256,16 @@ func TestHaltStopsTheVendorAndRequeues(t *testing.T) {
 	}
 	if _, err := f.store.Bucket("out").Head(t.Context(), "r/docs/a.png.json"); !errors.Is(err, storage.ErrNotFound) {
 		t.Error("a halted vendor must not produce a failed result")
+	}
+	// While halted, other tasks of that vendor go back to the queue before
+	// any download or call, for as long as the halt lasts.
+	calls := f.vendor.calls
+	err = f.run(t, receiptTask, 0, 0)
+	if err == nil || IsFailure(err) || f.vendor.calls != calls {
+		t.Fatalf("task during a halt: %v (vendor calls %d -> %d)", err, calls, f.vendor.calls)
+	}
+	if d := RetryDelay(0, err, nil); d < time.Minute {
+		t.Errorf("requeued for %v, want the halt's length", d)
 	}
 }
 
