@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -110,7 +111,11 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	}
 
 	var enq, skip, seen atomic.Int64
-	items := make(chan Item, 256)
+	// Room for two listing pages (S3 lists 1,000 keys a page): the listing
+	// fetches its next page while the enqueuers drain the last one. With a
+	// smaller buffer they took turns, and a 100,000-object prefix enqueued
+	// at half of raw asynq's speed (make bench).
+	items := make(chan Item, 2048)
 	errc := make(chan error, 1)
 	workers := e.Workers
 	if workers <= 0 {
@@ -118,12 +123,13 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	}
 	var wg sync.WaitGroup
 	sk := newSkipper(e.Store)
+	counts := &tally{e: e, o: o}
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for it := range items {
-				queued, err := e.one(ctx, sk, it, o)
+				queued, err := e.one(ctx, sk, counts, it, o)
 				if err != nil {
 					select {
 					case errc <- err:
@@ -171,6 +177,10 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	}
 	close(items)
 	wg.Wait()
+	// Whatever happened, the batch counts what was really enqueued.
+	if err := counts.flush(ctx); err != nil && ferr == nil {
+		ferr = err
+	}
 	if ferr == nil {
 		select {
 		case ferr = <-errc:
@@ -221,14 +231,14 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 
 // one enqueues one item unless its result is current; it reports whether
 // a task was enqueued.
-func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bool, error) {
+func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item, o Options) (bool, error) {
 	if !it.Task.Force {
 		current, err := sk.current(ctx, it)
 		if err != nil {
 			return false, err
 		}
 		if current {
-			return false, e.count(ctx, o, 0, 1)
+			return false, counts.add(ctx, 0, 1)
 		}
 	}
 	if o.DryRun {
@@ -257,7 +267,54 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, it Item, o Options) (bo
 	}
 	// Counted after the fact: a batch is only done once sealed, and the
 	// producer seals it after the last count, so no worker can finish it early.
-	return true, e.count(ctx, o, 1, 0)
+	return true, counts.add(ctx, 1, 0)
+}
+
+// tally adds up a run's batch counts and writes them to Redis in chunks.
+// Counting each task on its own cost two Redis round trips per task on top
+// of the enqueue, which made a 100,000-object prefix enqueue at a third of
+// raw asynq's speed (make bench). Counting late is safe for the same
+// reason as above: Run flushes before it seals. The interval keeps
+// `producer status` live during a long enqueue.
+type tally struct {
+	e *Enqueuer
+	o Options
+
+	mu             sync.Mutex
+	total, skipped int64
+	last           time.Time
+}
+
+const (
+	tallyEvery    = 1000
+	tallyInterval = 250 * time.Millisecond
+)
+
+func (t *tally) add(ctx context.Context, total, skipped int64) error {
+	t.mu.Lock()
+	t.total += total
+	t.skipped += skipped
+	if t.total+t.skipped < tallyEvery && time.Since(t.last) < tallyInterval {
+		t.mu.Unlock()
+		return nil
+	}
+	return t.flushLocked(ctx)
+}
+
+func (t *tally) flush(ctx context.Context) error {
+	t.mu.Lock()
+	return t.flushLocked(ctx)
+}
+
+// flushLocked takes the pending counts and writes them after unlocking.
+func (t *tally) flushLocked(ctx context.Context) error {
+	total, skipped := t.total, t.skipped
+	t.total, t.skipped, t.last = 0, 0, time.Now()
+	t.mu.Unlock()
+	if total == 0 && skipped == 0 {
+		return nil
+	}
+	return t.e.count(ctx, t.o, total, skipped)
 }
 
 func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) error {
