@@ -59,7 +59,7 @@ fuzz: ## run every fuzz target briefly (FUZZTIME=5s)
 
 .PHONY: bench
 bench: deps ## the benchmark program: rate, throughput, memory, enqueue ratios
-	$(GO) run ./cmd/bench
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 .PHONY: demo
 demo: deps ## run the real pipeline end to end on a local stack with the sample documents

@@ -81,7 +81,9 @@ func (b *bench) producer(ctx context.Context) ([]row, error) {
 	}
 	rawTook := time.Since(start)
 	rawRate := float64(o.objects) / rawTook.Seconds()
-	perTask := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d.Nanoseconds())/1000/float64(o.objects)) }
+	perTask := func(d time.Duration) string {
+		return fmt.Sprintf("%.0f", float64(d.Nanoseconds())/1000/float64(o.objects))
+	}
 	rawCPU := fmt.Sprintf("client %s, Redis %s", perTask(cpu(os.Getpid())-self0), perTask(cpu(s.Redis.Pid())-redis0))
 	b.logf("producer: raw asynq enqueue of %d tasks in %s = %.0f tasks/s; CPU µs/task: %s", o.objects, rawTook.Round(time.Millisecond), rawRate, rawCPU)
 
