@@ -111,7 +111,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	client := asynq.NewClientFromRedisClient(e.rdb)
 	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: batch.New(e.rdb)}, Log: e.log,
 		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
-	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if isTerminal(stderr) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
 			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
 		enq.Progress = func(done, _ int64) { _ = bar.Set64(done) }
@@ -136,7 +136,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		follow bool
 		fs     = flag.NewFlagSet("status", flag.ContinueOnError)
 	)
-	fs.BoolVar(&follow, "follow", false, "show a progress bar until the batch is done")
+	fs.BoolVar(&follow, "follow", false, "show a progress bar until the batch is done (the default on a terminal)")
 	fs.BoolVar(&follow, "f", false, "short for --follow")
 	pos, err := parse(fs, &g, args, stdout, statusUsage, 1, 1)
 	if err != nil {
@@ -150,14 +150,16 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	t := batch.New(e.rdb)
-	if follow {
-		if _, err := t.Follow(ctx, stderr, pos[0], time.Second); err != nil {
-			return err
-		}
-	}
 	s, err := t.Get(ctx, pos[0])
 	if err != nil {
 		return err
+	}
+	// On a terminal a running batch is followed with a progress bar;
+	// scripts get one line unless they ask for --follow.
+	if !s.Done && (follow || isTerminal(stderr)) {
+		if s, err = t.Follow(ctx, stderr, pos[0], time.Second); err != nil {
+			return err
+		}
 	}
 	return batch.Print(stdout, s)
 }
@@ -257,4 +259,9 @@ func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "halted %s for %s\n", pos[0], dur)
 	return nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && isatty.IsTerminal(f.Fd())
 }
