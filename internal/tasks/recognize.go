@@ -447,12 +447,34 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 		j.log.Warn().Err(err).Msg("batch summary not built")
 		return nil
 	}
+	// Only this run learns that the batch is done, so it tries harder than
+	// once: a storage blip at that moment would otherwise lose the summary.
 	key := j.out.Key + "_batches/" + j.p.Batch + ".json"
-	if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, key, bytes.NewReader(sum), int64(len(sum)),
-		storage.PutOptions{ContentType: "application/json"}); err != nil {
-		j.log.Warn().Err(err).Msg("batch summary not written")
+	for wait := time.Second; ; wait *= 2 {
+		_, err = h.Store.Bucket(j.out.Bucket).Put(ctx, key, bytes.NewReader(sum), int64(len(sum)),
+			storage.PutOptions{ContentType: "application/json"})
+		if err == nil || wait > summaryRetryWait || sleepCtx(ctx, wait) != nil {
+			break
+		}
+	}
+	if err != nil {
+		j.log.Error().Err(err).Str("batch", j.p.Batch).Msg("batch summary not written")
 	}
 	return nil
+}
+
+// summaryRetryWait bounds the backoff of the batch summary write (1+2+4+8 s).
+const summaryRetryWait = 8 * time.Second
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // storageErr classifies a storage error: missing objects are the
