@@ -543,10 +543,14 @@ func (h *Handler) prepare(ctx context.Context, j *job, b storage.Bucket, info st
 		}
 		whole = append(head, rest...)
 		pages, err := imageformat.PageCount(bytes.NewReader(whole), int64(len(whole)), format)
-		if err != nil {
+		switch {
+		case errors.Is(err, imageformat.ErrPageCountUnknown):
+			// A valid file whose page tree we cannot read (e.g. a PDF 1.5
+			// object stream): let the vendor judge it rather than refuse it.
+			j.log.Debug().Str("format", format).Msg("page count unknown: sent as is")
+		case err != nil:
 			return nil, ocrerr.Permanent(ocrerr.InvalidImage, "%s: unreadable %s: %v", what, format, err)
-		}
-		if pages > 1 {
+		case pages > 1:
 			return nil, ocrerr.Permanent(ocrerr.MultiPage, "%s has %d pages; one page is allowed", what, pages)
 		}
 	}

@@ -365,3 +365,19 @@ func TestStaleRunDoesNotClobberANewerResult(t *testing.T) {
 		t.Errorf("result source etag %s, want the newer %s", after.Source.ETag, newer.Source.ETag)
 	}
 }
+
+// A PDF whose page tree sits in a compressed object stream (common since
+// PDF 1.5) cannot be counted here; it goes to the vendor rather than being
+// refused as unreadable.
+func TestUncountablePDFIsSentToTheVendor(t *testing.T) {
+	f := newFixture(t)
+	pdf := []byte("%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 2 /First 10 /Length 20 /Filter /FlateDecode >>\nstream\n" +
+		"xxxxxxxxxxxxxxxxxxxx\nendstream\nendobj\nstartxref\n0\n%%EOF\n")
+	f.put(t, "in", "modern.pdf", pdf)
+	if err := f.run(t, Recognize{Source: "s3://in/modern.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/modern.pdf.json"); r.Status != result.StatusSucceeded || f.vendor.calls != 1 || !bytes.Equal(f.vendor.read[0], pdf) {
+		t.Errorf("status %s error %+v calls %d", r.Status, r.Error, f.vendor.calls)
+	}
+}
