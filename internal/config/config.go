@@ -45,7 +45,7 @@ type Redis struct {
 // Storage is the S3 or S3-compatible object store.
 type Storage struct {
 	Endpoint  string `yaml:"endpoint"`  // optional; the AWS SDK's env/config chain also applies
-	Region    string `yaml:"region"`    // default us-east-1
+	Region    string `yaml:"region"`    // default: the AWS chain (AWS_REGION, profile), else us-east-1
 	PathStyle bool   `yaml:"pathStyle"` // MinIO and most S3-compatible stores want true
 }
 
@@ -213,9 +213,6 @@ func expandEnv(n *yaml.Node) {
 func (c *Config) setDefaults() {
 	if c.Redis.URL == "" {
 		c.Redis.URL = os.Getenv("REDIS_URL")
-	}
-	if c.Storage.Region == "" {
-		c.Storage.Region = "us-east-1"
 	}
 	w := &c.Worker
 	if w.Concurrency == 0 {

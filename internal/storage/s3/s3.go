@@ -50,11 +50,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if (opts.AccessKey == "") != (opts.SecretKey == "") {
 		return nil, errors.New("s3: AccessKey and SecretKey must be set together")
 	}
-	region := opts.Region
-	if region == "" {
-		region = "us-east-1"
+	var loadOpts []func(*config.LoadOptions) error
+	if opts.Region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(opts.Region))
 	}
-	loadOpts := []func(*config.LoadOptions) error{config.WithRegion(region)}
 	if opts.AccessKey != "" {
 		loadOpts = append(loadOpts, config.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(opts.AccessKey, opts.SecretKey, "")))
@@ -65,6 +64,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("s3: load config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1" // neither the config nor AWS_REGION/profile named one
 	}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if opts.Endpoint != "" {
