@@ -1,0 +1,102 @@
+package tasks
+
+import (
+	"context"
+	"time"
+
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
+)
+
+// throttleRetries bounds how often one task run retries a throttled call
+// itself before handing the task back to the queue.
+const throttleRetries = 5
+
+// call passes the vendor's gate and makes the call. A throttled call slows
+// every worker down (the gate) and is retried here, after the gate's wait,
+// rather than through asynq's retry set whose polling would waste the
+// limit; halts and long waits become requeues that cost the task nothing.
+func (h *Handler) call(ctx context.Context, j *job, req *vendors.Request) (*vendors.Response, error) {
+	v := j.vendor
+	gate := v.Gate
+	if gate == nil {
+		gate = openGate{}
+	}
+	for try := 0; ; try++ {
+		resp, err := h.callOnce(ctx, j, gate, req)
+		e, ok := ocrerr.As(err)
+		if !ok || !e.Throttle {
+			return resp, err
+		}
+		gate.Throttled(ctx, e.RetryAfter)
+		if try >= throttleRetries {
+			return nil, &requeue{after: max(e.RetryAfter, time.Second), reason: "vendor throttled"}
+		}
+		j.log.Debug().Str("vendor", v.Name).Dur("retryAfter", e.RetryAfter).Msg("vendor throttled: retrying after the shared wait")
+	}
+}
+
+// callOnce is one gated vendor call.
+func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.Request) (*vendors.Response, error) {
+	v := j.vendor
+	wctx, cancel := context.WithTimeout(ctx, h.rateWait())
+	release, waited, err := gate.Acquire(wctx)
+	cancel()
+	if waited > time.Second {
+		j.log.Debug().Dur("waited", waited).Str("vendor", v.Name).Msg("waited for a vendor slot")
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // shutting down: asynq hands the task back
+		}
+		return nil, &requeue{after: time.Second, reason: "no vendor slot: " + err.Error()}
+	}
+	start := time.Now()
+	resp, err := v.Client.Recognize(ctx, req)
+	release()
+	endpoint := req.DocumentType
+	if resp != nil {
+		endpoint = resp.Endpoint
+	}
+	if err == nil {
+		h.metrics().VendorCall(v.Name, endpoint, "ok", time.Since(start))
+		return resp, nil
+	}
+	e := ocrerr.Classify(err)
+	h.metrics().VendorCall(v.Name, endpoint, string(e.Code), time.Since(start))
+	if e.Halt {
+		until := time.Now().Add(v.HaltFor)
+		j.log.Error().Str("vendor", v.Name).Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).
+			Time("until", until).Msg("vendor halted for every worker: resume with 'producer resume " + v.Name + "'")
+		if herr := gate.Halt(ctx, string(e.Code), until); herr != nil {
+			j.log.Error().Err(herr).Msg("could not record vendor halt")
+		}
+		return nil, &requeue{after: v.HaltFor, reason: "vendor halted: " + string(e.Code)}
+	}
+	return nil, e
+}
+
+// haltedRequeue hands the task back until the vendor's halt ends, without
+// touching storage or counting a failure. `producer resume` runs waiting
+// tasks at once, so the long delay does not outlast the halt.
+func (h *Handler) haltedRequeue(ctx context.Context, v *Vendor) error {
+	if v.Gate == nil {
+		return nil
+	}
+	until, halted := v.Gate.Halted(ctx)
+	if !halted {
+		return nil
+	}
+	wait := v.HaltFor
+	if !until.IsZero() {
+		wait = min(time.Until(until), wait)
+	}
+	return &requeue{after: max(wait, time.Second), reason: "vendor " + v.Name + " is halted"}
+}
+
+func (h *Handler) rateWait() time.Duration {
+	if h.RateWait <= 0 {
+		return time.Minute
+	}
+	return h.RateWait
+}
