@@ -1,5 +1,6 @@
 // Recognize: fetch and check the image (image.go), call the vendor under
 // its gate (call.go), write the one result per source (write.go).
+
 package tasks
 
 import (
