@@ -57,21 +57,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.addr, "addr", "", "listen `address` (default: dashboard.addr, "+dashboard.DefaultAddr+")")
 	fs.BoolVar(&f.readOnly, "read-only", false, "view only: refuse every mutating API call")
 	fs.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis `URL` when no config file is given (or REDIS_URL)")
-	pos, err := cli.Parse(fs, args)
-	if err == flag.ErrHelp {
-		cli.PrintUsage(stdout, fs, usage)
+	help, err := cli.ParseFlagsOnly(fs, args, stdout, usage)
+	if help {
 		return cli.ExitOK
-	}
-	if err == nil && len(pos) > 0 {
-		err = cli.Usagef("unexpected argument %q", pos[0])
 	}
 	if err == nil && f.Config == "" && f.redisURL == "" {
 		err = cli.Usagef("no Redis: pass --config FILE (or OCR_CONFIG), or --redis-url (or REDIS_URL)")
 	}
 	if err != nil {
-		code := cli.Exit(stderr, err)
-		fmt.Fprintln(stderr, "run 'dashboard --help' for usage")
-		return code
+		return cli.Fail(stderr, "dashboard", err)
 	}
 	log, err := cli.Logger(stderr, f.LogFormat, f.LogLevel)
 	if err != nil {

@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/ocrbatch/ocrworker/internal/cli"
 	"strings"
 	"testing"
+
+	"github.com/ocrbatch/ocrworker/internal/cli"
 )
 
 func TestUsageExitCodes(t *testing.T) {

@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -50,13 +49,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.queues, "queues", "", "queue priorities, e.g. critical=6,default=3,backfill=1 (default: worker.queues)")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics, /healthz and /readyz here (default: worker.metricsAddr; empty: off)")
 	fs.BoolVar(&f.scheduler, "scheduler", false, "also run the backfill scheduler (config schedules:)")
-	pos, err := cli.Parse(fs, args)
-	if err == flag.ErrHelp {
-		cli.PrintUsage(stdout, fs, usage)
+	help, err := cli.ParseFlagsOnly(fs, args, stdout, usage)
+	if help {
 		return cli.ExitOK
-	}
-	if err == nil && len(pos) > 0 {
-		err = cli.Usagef("unexpected argument %q", pos[0])
 	}
 	var queues map[string]int
 	if err == nil && f.queues != "" {
@@ -66,9 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cli.Usagef("--concurrency must be > 0")
 	}
 	if err != nil {
-		code := cli.Exit(stderr, err)
-		fmt.Fprintln(stderr, "run 'worker --help' for usage")
-		return code
+		return cli.Fail(stderr, "worker", err)
 	}
 	log, err := cli.Logger(stderr, f.LogFormat, f.LogLevel)
 	if err != nil {

@@ -115,3 +115,26 @@ func Exit(w io.Writer, err error) int {
 	}
 	return ExitFailure
 }
+
+// ParseFlagsOnly parses a command that takes no positional arguments. help
+// is true when --help was asked for; the usage is then already printed.
+func ParseFlagsOnly(fs *flag.FlagSet, args []string, stdout io.Writer, usage string) (help bool, err error) {
+	pos, err := Parse(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		PrintUsage(stdout, fs, usage)
+		return true, nil
+	}
+	if err == nil && len(pos) > 0 {
+		err = Usagef("unexpected argument %q", pos[0])
+	}
+	return false, err
+}
+
+// Fail prints err, points bad usage at --help, and returns the exit code.
+func Fail(stderr io.Writer, command string, err error) int {
+	code := Exit(stderr, err)
+	if code == ExitUsage {
+		fmt.Fprintf(stderr, "run '%s --help' for usage\n", command)
+	}
+	return code
+}
