@@ -61,8 +61,12 @@ fuzz: ## run every fuzz target briefly (FUZZTIME=20000x executions)
 	done
 
 .PHONY: bench
-bench: deps ## the benchmark program: rate, throughput, memory, enqueue ratios
+bench: deps gobench ## Go benchmarks, then the benchmark program: rate, throughput, memory, enqueue ratios
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
+.PHONY: gobench
+gobench: ## the Go benchmarks (streaming bodies, parsing, the shared limiter)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
 demo: deps ## run the real pipeline end to end on a local stack with the sample documents
