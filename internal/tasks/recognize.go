@@ -79,6 +79,10 @@ type job struct {
 	res       result.Result
 	vendor    *Vendor
 	faceRef   string // face-compare: FaceRef of the face photo
+	// The result object as the run found it at the start (nil: none), so
+	// the write needs no second HEAD. resultSeen: that HEAD succeeded.
+	seenResult *storage.ObjectInfo
+	resultSeen bool
 }
 
 // ProcessTask implements asynq.Handler.
@@ -154,6 +158,12 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	// A result for this very version of the source means the work is done:
 	// a re-run after a crash or a duplicate costs no vendor call.
 	existing, err := h.Store.Bucket(j.out.Bucket).Head(ctx, j.resultKey)
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		j.resultSeen = true
+		if err == nil {
+			j.seenResult = &existing
+		}
+	}
 	switch {
 	case err == nil && !j.p.Force && ResultCurrent(existing.Metadata, info.ETag, j.faceRef):
 		j.log.Debug().Msg("result already exists for this source version")

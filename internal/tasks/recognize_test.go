@@ -381,3 +381,24 @@ func TestUncountablePDFIsSentToTheVendor(t *testing.T) {
 		t.Errorf("status %s error %+v calls %d", r.Status, r.Error, f.vendor.calls)
 	}
 }
+
+// The write trusts the HEAD the run began with; a result written by a
+// concurrent run since then makes the create-only put fail, and the write
+// then decides again on a fresh HEAD instead of failing or overwriting.
+func TestWriteAfterAConcurrentRunKeepsTheFirstResult(t *testing.T) {
+	f := newFixture(t)
+	job := f.h.newJob(Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}, zerolog.Nop(), 0, 3)
+	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
+	job.res.Source.ETag, job.res.Status = src.ETag, result.StatusFailed
+	job.res.Error = &result.ErrorInfo{Code: "marker"}
+	job.resultSeen, job.seenResult = true, nil // no result when this run began
+	if err := f.run(t, receiptTask, 0, 3); err != nil { // the concurrent run
+		t.Fatal(err)
+	}
+	if err := f.h.writeResult(t.Context(), job); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/docs/a.png.json"); r.Status != result.StatusSucceeded {
+		t.Errorf("status %s: the concurrent run's result was replaced", r.Status)
+	}
+}

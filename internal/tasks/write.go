@@ -27,37 +27,53 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 	if j.faceRef != "" {
 		opts.Metadata[MetaFaceRef] = j.faceRef
 	}
-	prev, err := bucket.Head(ctx, j.resultKey)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		opts.IfNoneMatch = true
-	case err != nil:
-		return storageErr(err, "result")
-	case ResultCurrent(prev.Metadata, j.res.Source.ETag, j.faceRef) && !j.p.Force:
-		return nil // another run already wrote this source version's result
-	default:
-		// The result is of another source version. Replace it only if ours
-		// is the current version: a run that read an older version must not
-		// clobber the result of a newer one.
-		cur, err := h.Store.Bucket(j.src.Bucket).Head(ctx, j.src.Key)
-		if err != nil && !errors.Is(err, storage.ErrNotFound) {
-			return storageErr(err, "source image")
+	// The first try trusts the HEAD the run began with (one S3 round trip
+	// less per document); if the result changed since, the precondition
+	// fails and the second try decides on a fresh HEAD.
+	for try := 0; ; try++ {
+		cached := try == 0 && j.resultSeen
+		var prev storage.ObjectInfo
+		if cached {
+			if j.seenResult == nil {
+				err = storage.ErrNotFound
+			} else {
+				prev, err = *j.seenResult, nil
+			}
+		} else {
+			prev, err = bucket.Head(ctx, j.resultKey)
 		}
-		if err == nil && cur.ETag != j.res.Source.ETag {
-			j.log.Info().Msg("source changed while it was read: the newer version's result stands")
-			return nil
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			opts.IfNoneMatch, opts.IfMatch = true, ""
+		case err != nil:
+			return storageErr(err, "result")
+		case ResultCurrent(prev.Metadata, j.res.Source.ETag, j.faceRef) && !j.p.Force:
+			return nil // another run already wrote this source version's result
+		default:
+			// The result is of another source version. Replace it only if
+			// ours is the current version: a run that read an older version
+			// must not clobber the result of a newer one.
+			cur, err := h.Store.Bucket(j.src.Bucket).Head(ctx, j.src.Key)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return storageErr(err, "source image")
+			}
+			if err == nil && cur.ETag != j.res.Source.ETag {
+				j.log.Info().Msg("source changed while it was read: the newer version's result stands")
+				return nil
+			}
+			opts.IfNoneMatch, opts.IfMatch = false, prev.ETag
 		}
-		opts.IfMatch = prev.ETag
-	}
-	_, err = bucket.Put(ctx, j.resultKey, bytes.NewReader(b), int64(len(b)), opts)
-	if errors.Is(err, storage.ErrPreconditionFailed) {
-		// A concurrent run wrote first; its result stands.
+		_, err = bucket.Put(ctx, j.resultKey, bytes.NewReader(b), int64(len(b)), opts)
+		switch {
+		case errors.Is(err, storage.ErrPreconditionFailed) && cached:
+			continue // changed since the run began: decide again
+		case errors.Is(err, storage.ErrPreconditionFailed):
+			return nil // a concurrent run wrote first; its result stands
+		case err != nil:
+			return storageErr(err, "result")
+		}
 		return nil
 	}
-	if err != nil {
-		return storageErr(err, "result")
-	}
-	return nil
 }
 
 // recordBatch counts the source's final outcome in its batch. If Redis
