@@ -80,10 +80,19 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&o.Force, "force", false, "enqueue even when a result exists for the same source ETag")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "count what would be enqueued; enqueue nothing")
 	fs.BoolVar(&o.Verify, "verify", false, "id-card at NHN: also check authenticity")
+	var pii string
+	fs.StringVar(&pii, "pii", "masked", "full: ask for whole personal numbers (only where the vendor is configured pii: per-task)")
 	fs.StringVar(&o.Face, "face", "", "face-compare: the face photo s3://B/FACE (the SOURCE is the ID card)")
 	sources, err := parse(fs, &g, args, stdout, enqueueUsage, 1, -1)
 	if err != nil {
 		return err
+	}
+	switch pii {
+	case "full":
+		o.PII = true
+	case "masked":
+	default:
+		return cli.Usagef("--pii %q: want full or masked", pii)
 	}
 	hasManifest := false
 	for _, s := range sources {

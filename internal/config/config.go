@@ -19,6 +19,13 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
+// Values of vendors.*.pii.
+const (
+	PIIMasked  = "masked"
+	PIIFull    = "full"
+	PIIPerTask = "per-task"
+)
+
 // Vendor kinds.
 const (
 	KindClovaOCR  = "clova-ocr"
@@ -66,8 +73,11 @@ type Vendor struct {
 	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default 8
 	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default 30s
 	Verify      bool      `yaml:"verify"`      // nhn id-card: run the authenticity check
-	PII         string    `yaml:"pii"`         // "masked" (default) or "full"
-	KeepRaw     bool      `yaml:"keepRaw"`     // store the (masked) raw answer as K.raw.json
+	// PII: "masked" (default) masks personal numbers in results; "full"
+	// keeps them whole; "per-task" masks unless the task asks for full
+	// (`producer enqueue --pii full`, manifest "pii": "full").
+	PII     string `yaml:"pii"`
+	KeepRaw bool   `yaml:"keepRaw"` // store the (masked) raw answer as K.raw.json
 	// MatchThreshold: face-compare similarity at or above which "match" is true. Default 0.8.
 	MatchThreshold float64 `yaml:"matchThreshold"`
 	// KeyRefresh: nhn public-key refetch interval. Default 1h.
@@ -253,7 +263,7 @@ func (c *Config) setDefaults() {
 			v.RateLimit.Burst = int(v.RateLimit.RPS + 0.999)
 		}
 		if v.PII == "" {
-			v.PII = "masked"
+			v.PII = PIIMasked
 		}
 		if v.MatchThreshold == 0 {
 			v.MatchThreshold = 0.8
@@ -330,8 +340,8 @@ func (c *Config) validate() error {
 		if v.Concurrency < 0 {
 			return &Error{Key: k + ".concurrency", Msg: "must be > 0"}
 		}
-		if v.PII != "masked" && v.PII != "full" {
-			return &Error{Key: k + ".pii", Msg: fmt.Sprintf("%q: want masked or full", v.PII)}
+		if v.PII != PIIMasked && v.PII != PIIFull && v.PII != PIIPerTask {
+			return &Error{Key: k + ".pii", Msg: fmt.Sprintf("%q: want masked, full or per-task", v.PII)}
 		}
 		if v.MatchThreshold < 0 || v.MatchThreshold > 1 {
 			return &Error{Key: k + ".matchThreshold", Msg: "must be between 0 and 1"}

@@ -86,6 +86,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"missing redis", "storage: {region: x}\n", "redis.url"},
 		{"missing kind", "redis: {url: redis://x}\nvendors:\n  clova: {url: http://x}\n", "vendors.clova.kind"},
 		{"missing url", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr}\n", "vendors.clova.url"},
+		{"bad pii", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, pii: some}\n", "vendors.clova.pii"},
 		{"bad mode", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, mode: xml}\n", "vendors.clova.mode"},
 		{"negative rps", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimit: {rps: -1}}\n", "vendors.clova.rateLimit.rps"},
 		{"route to unknown vendor", "redis: {url: redis://x}\nroutes: {receipt: nope}\n", "routes.receipt"},

@@ -24,6 +24,7 @@ type ManifestLine struct {
 	Out       string `json:"out"`
 	Verify    *bool  `json:"verify"`
 	FaceImage string `json:"faceImage"`
+	PII       string `json:"pii"` // "full" or "masked"; honoured where the vendor allows (pii: per-task)
 }
 
 // Item is one source object to enqueue, before skip checks.
@@ -40,12 +41,12 @@ type Item struct {
 // Defaults are the command-line values a manifest line may override.
 type Defaults struct {
 	Type, Vendor, Out, Batch, Face string
-	Verify, Force                  bool
+	Verify, Force, PII             bool
 }
 
 func (d Defaults) task(uri string) tasks.Recognize {
 	return tasks.Recognize{V: tasks.PayloadVersion, Source: uri, Face: d.Face, Type: d.Type, Vendor: d.Vendor,
-		Out: d.Out, Batch: d.Batch, Verify: d.Verify, Force: d.Force}
+		Out: d.Out, Batch: d.Batch, Verify: d.Verify, Force: d.Force, PII: d.PII}
 }
 
 // Expand calls fn for every object a source names. A prefix is listed page
@@ -112,6 +113,15 @@ func expandManifest(path string, d Defaults, fn func(Item) error) error {
 		}
 		if m.FaceImage != "" {
 			t.Face = m.FaceImage
+		}
+		switch m.PII {
+		case "":
+		case "full":
+			t.PII = true
+		case "masked":
+			t.PII = false
+		default:
+			return fmt.Errorf("manifest %s line %d: \"pii\": %q, want full or masked", path, n, m.PII)
 		}
 		if t.Type == "" {
 			return fmt.Errorf("manifest %s line %d: no \"type\" and no --type", path, n)

@@ -56,7 +56,7 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
 		out[name] = &tasks.Vendor{
 			Name: name, Client: client, Gate: gate{lim: lim, vendor: name},
-			PII: v.PII == "full", KeepRaw: v.KeepRaw, Verify: v.Verify,
+			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw, Verify: v.Verify,
 			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
 		}
 	}

@@ -37,6 +37,9 @@ type Recognize struct {
 	Batch  string `json:"batch,omitempty"`
 	Verify bool   `json:"verify,omitempty"`
 	Force  bool   `json:"force,omitempty"` // re-read even if a result exists for the same ETag
+	// PII asks for whole personal numbers; honoured only where the vendor's
+	// configuration says pii: per-task (a flag, never personal data).
+	PII bool `json:"pii,omitempty"`
 }
 
 // Scan asks a worker to page through a prefix and enqueue every object

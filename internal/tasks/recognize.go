@@ -32,7 +32,8 @@ type Vendor struct {
 	Name          string
 	Client        vendors.Client
 	Gate          Gate
-	PII           bool
+	PII           bool // keep personal numbers whole in every result
+	TaskPII       bool // keep them whole when the task asks (pii: per-task)
 	KeepRaw       bool
 	Verify        bool
 	MaxImageBytes int64
@@ -190,7 +191,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 		return h.finish(ctx, j, oerr)
 	}
 	defer img.close()
-	req := &vendors.Request{DocumentType: j.p.Type, Image: img.image, PII: v.PII, KeepRaw: v.KeepRaw, Verify: v.Verify || j.p.Verify}
+	req := &vendors.Request{DocumentType: j.p.Type, Image: img.image, PII: v.PII || (v.TaskPII && j.p.PII), KeepRaw: v.KeepRaw, Verify: v.Verify || j.p.Verify}
 	j.res.Source.Format = img.image.Format
 	var face *prepared
 	if j.p.Type == result.TypeFaceCompare {

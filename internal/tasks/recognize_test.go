@@ -28,6 +28,7 @@ type scriptedVendor struct {
 	script []error
 	calls  int
 	read   [][]byte
+	pii    []bool
 }
 
 func (v *scriptedVendor) Kind() string           { return "scripted" }
@@ -47,6 +48,7 @@ func (v *scriptedVendor) Recognize(ctx context.Context, req *vendors.Request) (*
 	defer v.mu.Unlock()
 	v.calls++
 	v.read = append(v.read, b)
+	v.pii = append(v.pii, req.PII)
 	if len(v.script) > 0 {
 		next := v.script[0]
 		v.script = v.script[1:]
@@ -391,7 +393,7 @@ func TestWriteAfterAConcurrentRunKeepsTheFirstResult(t *testing.T) {
 	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
 	job.res.Source.ETag, job.res.Status = src.ETag, result.StatusFailed
 	job.res.Error = &result.ErrorInfo{Code: "marker"}
-	job.resultSeen, job.seenResult = true, nil // no result when this run began
+	job.resultSeen, job.seenResult = true, nil          // no result when this run began
 	if err := f.run(t, receiptTask, 0, 3); err != nil { // the concurrent run
 		t.Fatal(err)
 	}
@@ -400,5 +402,31 @@ func TestWriteAfterAConcurrentRunKeepsTheFirstResult(t *testing.T) {
 	}
 	if r, _ := f.result(t, "r/docs/a.png.json"); r.Status != result.StatusSucceeded {
 		t.Errorf("status %s: the concurrent run's result was replaced", r.Status)
+	}
+}
+
+// A task's request for whole personal numbers is honoured only where the
+// vendor's configuration allows it (pii: per-task).
+func TestTaskPIIOnlyWhereTheVendorAllowsIt(t *testing.T) {
+	for _, tc := range []struct {
+		vendorAll, vendorPerTask, task, want bool
+	}{
+		{false, false, false, false},
+		{false, false, true, false}, // masked vendor: the task cannot ask
+		{false, true, false, false},
+		{false, true, true, true},
+		{true, false, false, true}, // pii: full
+	} {
+		f := newFixture(t)
+		v := f.h.Vendors["v"]
+		v.PII, v.TaskPII = tc.vendorAll, tc.vendorPerTask
+		p := receiptTask
+		p.PII = tc.task
+		if err := f.run(t, p, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.vendor.pii) != 1 || f.vendor.pii[0] != tc.want {
+			t.Errorf("%+v: vendor asked for PII %v, want %v", tc, f.vendor.pii, tc.want)
+		}
 	}
 }
