@@ -57,14 +57,7 @@ func documentResponse(body []byte, req *vendors.Request) (*vendors.Response, err
 		}
 		resp.Fields = f
 	}
-	if req.KeepRaw {
-		raw, err := sanitizeRaw(body, req.PII)
-		if err != nil {
-			return nil, invalid("raw answer", err)
-		}
-		resp.Raw = raw
-	}
-	return resp, nil
+	return withRaw(resp, body, req)
 }
 
 // compareResponse normalizes a Face Compare answer.
@@ -108,14 +101,7 @@ func (c *Client) compareResponse(body []byte, req *vendors.Request) (*vendors.Re
 		return nil, invalid("unknown result", nil)
 	}
 	resp := &vendors.Response{UID: a.UID, Fields: fc}
-	if req.KeepRaw {
-		raw, err := sanitizeRaw(body, req.PII)
-		if err != nil {
-			return nil, invalid("raw answer", err)
-		}
-		resp.Raw = raw
-	}
-	return resp, nil
+	return withRaw(resp, body, req)
 }
 
 func similarity(a *compareAnswer) (float64, bool) {
@@ -316,4 +302,17 @@ func idCardFields(r *idCardResult, pii bool) (*result.IDCard, bool) {
 		}, true
 	}
 	return nil, false
+}
+
+// withRaw attaches the sanitized raw answer when the request keeps it.
+func withRaw(resp *vendors.Response, body []byte, req *vendors.Request) (*vendors.Response, error) {
+	if !req.KeepRaw {
+		return resp, nil
+	}
+	raw, err := sanitizeRaw(body, req.PII)
+	if err != nil {
+		return nil, invalid("raw answer", err)
+	}
+	resp.Raw = raw
+	return resp, nil
 }
