@@ -5,6 +5,7 @@ package setup
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -55,7 +56,7 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		}
 		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
 		out[name] = &tasks.Vendor{
-			Name: name, Client: client, Gate: gate{lim: lim, vendor: name},
+			Name: name, Client: client, Gate: &gate{lim: lim, vendor: name},
 			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw, Verify: v.Verify,
 			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
 		}
@@ -67,24 +68,47 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 type gate struct {
 	lim    *ratelimit.Limiter
 	vendor string
+
+	// Halted is asked by every task before any work; the answer is kept
+	// for haltCacheFor so a busy process reads the halt from Redis about
+	// once a second, not once a task. Acquire still reads it live.
+	mu        sync.Mutex
+	checked   time.Time
+	haltUntil time.Time
+	halted    bool
 }
 
-func (g gate) Acquire(ctx context.Context) (func(), time.Duration, error) { return g.lim.Acquire(ctx) }
+// haltCacheFor is how stale a process's view of a vendor halt may be.
+const haltCacheFor = time.Second
 
-func (g gate) Throttled(ctx context.Context, retryAfter time.Duration) {
+func (g *gate) Acquire(ctx context.Context) (func(), time.Duration, error) { return g.lim.Acquire(ctx) }
+
+func (g *gate) Throttled(ctx context.Context, retryAfter time.Duration) {
 	_ = g.lim.Throttled(ctx, retryAfter)
 }
 
-func (g gate) Halted(ctx context.Context) (time.Time, bool) {
+func (g *gate) Halted(ctx context.Context) (time.Time, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if time.Since(g.checked) < haltCacheFor {
+		return g.haltUntil, g.halted
+	}
 	st, halted, err := g.lim.Gate().Halted(ctx, g.vendor)
 	if err != nil {
 		return time.Time{}, false // Redis trouble: Acquire will wait or fail on its own
 	}
+	g.checked, g.haltUntil, g.halted = time.Now(), st.Until, halted
 	return st.Until, halted
 }
 
-func (g gate) Halt(ctx context.Context, code string, until time.Time) error {
-	return g.lim.Gate().Halt(ctx, g.vendor, ocrerr.Code(code), until)
+func (g *gate) Halt(ctx context.Context, code string, until time.Time) error {
+	if err := g.lim.Gate().Halt(ctx, g.vendor, ocrerr.Code(code), until); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.checked, g.haltUntil, g.halted = time.Now(), until, true // this process knows at once
+	g.mu.Unlock()
+	return nil
 }
 
 // Batches adapts a batch.Tracker to what the worker and producer need.

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/hibiken/asynq"
 
@@ -147,13 +146,4 @@ func decodeRecognize(b []byte) (Recognize, error) {
 		return p, fmt.Errorf("payload is not valid JSON: %w", err)
 	}
 	return p, p.Validate()
-}
-
-// SourceName is the last path element of a key, for the vendor's "name" field
-// and logs; object keys may hold personal data, so logs use task IDs instead.
-func SourceName(key string) string {
-	if i := strings.LastIndexByte(key, '/'); i >= 0 {
-		return key[i+1:]
-	}
-	return key
 }
