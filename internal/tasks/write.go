@@ -108,7 +108,7 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 		}
 	}
 	if err != nil {
-		j.log.Error().Err(err).Str("batch", j.p.Batch).Msg("batch summary not written")
+		j.log.Error().Err(ocrerr.Redact(err)).Str("batch", j.p.Batch).Msg("batch summary not written")
 	}
 	return nil
 }
@@ -128,10 +128,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // storageErr classifies a storage error: missing objects are the
-// document's final outcome, anything else is transient.
+// document's final outcome, anything else is transient. The cause is
+// redacted: it reaches logs and asynq's last-error field, and object keys
+// may hold personal data.
 func storageErr(err error, what string) *ocrerr.Error {
 	if errors.Is(err, storage.ErrNotFound) {
-		return ocrerr.Permanent(ocrerr.SourceNotFound, "%s not found", what).Wrap(nil)
+		return ocrerr.Permanent(ocrerr.SourceNotFound, "%s not found", what)
 	}
-	return ocrerr.Transient(ocrerr.StorageUnavailable, "%s: storage unavailable", what).Wrap(err)
+	return ocrerr.Transient(ocrerr.StorageUnavailable, "%s: storage unavailable", what).Wrap(ocrerr.Redact(err))
 }
