@@ -123,7 +123,6 @@ func TestCSVEscapesFormulaCells(t *testing.T) {
 	}
 }
 
-
 func TestCSVExcelAddsTheBOMOnlyWhenAsked(t *testing.T) {
 	for _, excel := range []bool{false, true} {
 		var out strings.Builder

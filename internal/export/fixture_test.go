@@ -105,7 +105,7 @@ func sample(docType string) result.Result {
 	case result.TypeMedicalReceipt:
 		conf := 0.91
 		fields = &result.MedicalReceipt{
-			Cells: []result.MedicalCell{{Key: "진료비총액", Value: json.Number("45000"), Text: "45,000", Confidence: &conf}, {Key: "환자성명", Value: "홍길동", Text: "홍길동"}},
+			Cells:     []result.MedicalCell{{Key: "진료비총액", Value: json.Number("45000"), Text: "45,000", Confidence: &conf}, {Key: "환자성명", Value: "홍길동", Text: "홍길동"}},
 			Checksums: map[string]result.MedicalChecksum{"total": {Found: true, ValueSum: 45000, TotalSum: 45000}, "copay": {Found: true, ValueSum: 100, TotalSum: 90, Difference: 10}},
 		}
 	case result.TypePassport:
