@@ -65,17 +65,23 @@ type Store interface {
 	Bucket(name string) Bucket
 }
 
-// URI is a parsed s3://bucket/key reference.
+// URI is a parsed s3://bucket/key or file:///path reference. For a file
+// URI, Bucket is the file store's root directory (it begins with "/", which
+// no S3 bucket name does) and Key the path below it; see ParseURIRoot.
 type URI struct {
 	Bucket string
 	Key    string // may be "" or end in "/" for a prefix
 }
 
-// ParseURI parses s3://bucket/key.
-func ParseURI(s string) (URI, error) {
+// ParseURI parses s3://bucket/key, or file:///abs/path with the file root
+// "/" (the default storage.fileRoot). A process with another root parses
+// with ParseURIRoot.
+func ParseURI(s string) (URI, error) { return ParseURIRoot(s, "/") }
+
+func parseS3URI(s string) (URI, error) {
 	rest, ok := strings.CutPrefix(s, "s3://")
 	if !ok {
-		return URI{}, fmt.Errorf("%q: not an s3:// URI", s)
+		return URI{}, fmt.Errorf("%q: not an s3:// or file:// URI", s)
 	}
 	bucket, key, _ := strings.Cut(rest, "/")
 	if bucket == "" {
@@ -87,7 +93,12 @@ func ParseURI(s string) (URI, error) {
 // IsPrefix reports whether the URI names a prefix (empty key or trailing slash).
 func (u URI) IsPrefix() bool { return u.Key == "" || strings.HasSuffix(u.Key, "/") }
 
-func (u URI) String() string { return "s3://" + u.Bucket + "/" + u.Key }
+func (u URI) String() string {
+	if u.IsFile() {
+		return fileURIString(u)
+	}
+	return "s3://" + u.Bucket + "/" + u.Key
+}
 
 // LowerKeys returns user metadata with lower-case keys (S3 folds them; so
 // must every implementation), or nil when there is none.

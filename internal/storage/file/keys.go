@@ -1,0 +1,84 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// reservedPrefix starts the name of every file and directory this package
+// makes beside the objects: temporary files, lock files, the metadata
+// fallback directory. Listings skip such names, Get and Head find nothing
+// there, and Put refuses keys that contain one, so none can pass for a source.
+const reservedPrefix = ".ocrfs-"
+
+const (
+	tempPrefix = reservedPrefix + "tmp-" // a body being written, renamed or linked into place when complete
+	lockName   = reservedPrefix + "lock" // one per directory that has been written to
+	metaDir    = reservedPrefix + "meta" // metadata where xattrs are not supported
+)
+
+// nfsSillyRename matches the names an NFS client gives files that were
+// removed while still open (.nfs followed by hex digits); they vanish when
+// closed and are never objects.
+var nfsSillyRename = regexp.MustCompile(`^\.nfs[0-9a-fA-F]{8,}$`)
+
+// hidden reports whether a directory entry is no object (nor a directory
+// of objects) for listings.
+func hidden(name string) bool {
+	return strings.HasPrefix(name, reservedPrefix) || nfsSillyRename.MatchString(name)
+}
+
+// errBadKey marks a key that cannot name a file below the root.
+var errBadKey = errors.New("key cannot name a file")
+
+// checkKey refuses keys that are no relative file path with one spelling,
+// or that name one of this package's own files. Keys are never cleaned:
+// "a/../b" is refused rather than read as "b".
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty", errBadKey)
+	case strings.HasPrefix(key, "/"):
+		return fmt.Errorf("%w: begins with /", errBadKey)
+	case strings.HasSuffix(key, "/"):
+		return fmt.Errorf("%w: ends in / (a file store has no directory objects)", errBadKey)
+	case strings.IndexByte(key, 0) >= 0:
+		return fmt.Errorf("%w: holds a NUL byte", errBadKey)
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch {
+		case seg == "":
+			return fmt.Errorf(`%w: empty segment ("//")`, errBadKey)
+		case seg == "." || seg == "..":
+			return fmt.Errorf("%w: %q segment", errBadKey, seg)
+		case hidden(seg):
+			return fmt.Errorf("%w: %s names are reserved for the store's own files", errBadKey, reservedPrefix)
+		}
+	}
+	return nil
+}
+
+// splitKey returns a checked key's directory ("." at the root) and name.
+func splitKey(key string) (dir, name string) {
+	dir, name = path.Split(key)
+	if dir == "" {
+		return ".", name
+	}
+	return strings.TrimSuffix(dir, "/"), name
+}
+
+// listableDir reports whether a listing prefix's directory part (everything
+// up to its last "/") could hold keys: it must be a path checkKey accepts.
+// Any other prefix matches no key, so List returns nothing without opening
+// anything.
+func listableDir(prefix string) (string, bool) {
+	i := strings.LastIndexByte(prefix, '/')
+	if i < 0 {
+		return "", true
+	}
+	dir := prefix[:i]
+	return dir + "/", checkKey(dir) == nil
+}
