@@ -98,6 +98,8 @@ type Bucket struct {
 	root    *os.Root
 	name    string
 	noXattr bool
+
+	onReadDir func(dir string) // tests: sees each directory a listing reads
 }
 
 var _ storage.Bucket = (*Bucket)(nil)
@@ -133,30 +135,53 @@ func (b *Bucket) open(ctx context.Context, op, key string) (*os.File, storage.Ob
 	if err := checkKey(key); err != nil {
 		return nil, storage.ObjectInfo{}, b.fail(op, fmt.Errorf("%w: %w", storage.ErrNotFound, err))
 	}
-	// O_NONBLOCK: opening a FIFO someone left in the tree must not hang.
-	f, err := b.root.OpenFile(key, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, storage.ObjectInfo{}, b.fail(op, notFound(err))
-	}
-	fi, err := f.Stat()
-	if err == nil && !fi.Mode().IsRegular() {
-		err = fmt.Errorf("%w: not a regular file", storage.ErrNotFound)
-	}
-	var info storage.ObjectInfo
-	if err == nil {
-		info = objectInfo(key, fi)
-		var rec record
-		var ok bool
-		rec, ok, err = b.readRecord(f, key, info.ETag)
-		if ok {
-			info.ContentType, info.Metadata = rec.ContentType, rec.Metadata
+	for attempt := 0; ; attempt++ {
+		f, info, stale, err := b.openOnce(key)
+		if err != nil {
+			return nil, storage.ObjectInfo{}, b.fail(op, err)
 		}
+		if !stale || attempt == 10 {
+			return f, info, nil // after ten: a writer that fast is all there is
+		}
+		f.Close() // replaced while we looked; read the new version instead
 	}
+}
+
+// openOnce opens the file at key. stale reports a version that was
+// replaced before its metadata could be read: the fallback keeps entries
+// only for the current and the newest version.
+func (b *Bucket) openOnce(key string) (f *os.File, info storage.ObjectInfo, stale bool, err error) {
+	// O_NONBLOCK: opening a FIFO someone left in the tree must not hang.
+	f, err = b.root.OpenFile(key, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		f.Close()
-		return nil, storage.ObjectInfo{}, b.fail(op, err)
+		return nil, storage.ObjectInfo{}, false, notFound(err)
 	}
-	return f, info, nil
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, storage.ObjectInfo{}, false, pathless(err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, storage.ObjectInfo{}, false, fmt.Errorf("%w: not a regular file", storage.ErrNotFound)
+	}
+	info = objectInfo(key, fi)
+	rec, ok, err := b.readRecord(f, key, info.ETag)
+	if err != nil {
+		return nil, storage.ObjectInfo{}, false, pathless(err)
+	}
+	if ok {
+		info.ContentType, info.Metadata = rec.ContentType, rec.Metadata
+		return f, info, false, nil
+	}
+	// No record: a file no Put wrote, or a version replaced since we opened it.
+	if cur, err := b.root.Stat(key); err == nil && etag(cur) != info.ETag {
+		return f, info, true, nil
+	}
+	return f, info, false, nil
 }
 
 // Put writes r to a temporary file beside the key, then puts it in place
@@ -341,8 +366,11 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 }
 
 func (b *Bucket) delete(ctx context.Context, key string) error {
-	if _, err := b.root.Lstat(key); errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return nil // nothing to delete, and no lock file to create for it
+	if _, err := b.root.Lstat(key); err != nil {
+		if errors.Is(notFound(err), storage.ErrNotFound) {
+			return nil // nothing here (or only outside the root) to delete
+		}
+		return pathless(err)
 	}
 	unlock, err := b.lock(ctx, key)
 	if err != nil {

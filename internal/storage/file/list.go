@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -105,7 +106,11 @@ func (b *Bucket) readDir(dir string) ([]dirEntry, error) {
 	if name == "" {
 		name = "."
 	}
-	d, err := b.root.Open(name)
+	if b.onReadDir != nil {
+		b.onReadDir(name)
+	}
+	// O_DIRECTORY|O_NONBLOCK: a prefix naming a FIFO must not hang the walk.
+	d, err := b.root.OpenFile(name, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(notFound(err), storage.ErrNotFound) {
 			return nil, nil

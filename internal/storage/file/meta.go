@@ -25,6 +25,8 @@ import (
 // the current version's, so a reader always finds the entry of the ETag it
 // sees; entries of versions that are gone are dropped on the next write.
 // The hidden directory is never listed, so it cannot pass for sources.
+// Readers look at the attribute first, then the fallback, whichever way
+// they write themselves: machines sharing a mount may differ.
 
 const xattrName = "user.ocrfs"
 
@@ -52,19 +54,17 @@ func (r record) equal(o record) bool {
 // readRecord returns the record of the open file f, whose ETag is etag.
 // ok is false for a file no Put wrote (a user's own file).
 func (b *Bucket) readRecord(f *os.File, key, etag string) (rec record, ok bool, err error) {
-	if !b.noXattr {
-		raw, found, err := getXattr(f, xattrName)
-		switch {
-		case err == nil && found:
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return record{}, false, errors.New("unreadable metadata attribute")
-			}
-			return rec, true, nil
-		case err != nil && !errors.Is(err, errXattrUnsupported):
-			return record{}, false, err
+	// Whichever way this store writes, another machine's writer may have
+	// used the other: the attribute first, then the fallback.
+	raw, found, err := getXattr(f, xattrName)
+	switch {
+	case err == nil && found:
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return record{}, false, errors.New("unreadable metadata attribute")
 		}
-		// No attribute: a writer on a mount without xattrs may have used the
-		// fallback for this very file, so look there too.
+		return rec, true, nil
+	case err != nil && !errors.Is(err, errXattrUnsupported):
+		return record{}, false, err
 	}
 	entries, err := b.readMetaFile(key)
 	if err != nil {
