@@ -225,13 +225,18 @@ func (b *Bucket) put(ctx context.Context, key string, r io.Reader, size int64, o
 	}
 	defer unlock()
 
-	cur, curErr := b.root.Stat(key)
-	exists := curErr == nil
+	// Open, not stat: on NFS an open revalidates the name with the server
+	// (close-to-open), where a stat may answer from another client's
+	// cached view of the directory.
+	curFile, cur, err := b.current(key)
+	if err != nil {
+		return storage.ObjectInfo{}, err
+	}
+	exists := curFile != nil
+	if exists {
+		defer curFile.Close()
+	}
 	switch {
-	case curErr != nil && !errors.Is(curErr, fs.ErrNotExist):
-		return storage.ObjectInfo{}, fmt.Errorf("stat: %w", pathless(curErr))
-	case exists && !cur.Mode().IsRegular():
-		return storage.ObjectInfo{}, errors.New("the key names a directory or special file")
 	case opts.IfNoneMatch && exists:
 		return storage.ObjectInfo{}, fmt.Errorf("object exists: %w", storage.ErrPreconditionFailed)
 	case opts.IfMatch != "" && (!exists || etag(cur) != opts.IfMatch):
@@ -242,7 +247,7 @@ func (b *Bucket) put(ctx context.Context, key string, r io.Reader, size int64, o
 	if exists {
 		curETag = etag(cur)
 		if cur.Size() == n {
-			if info, same, err := b.keepIfSame(key, tmp, rec); err != nil || same {
+			if info, same, err := b.keepIfSame(key, curFile, cur, tmp, rec); err != nil || same {
 				return info, err
 			}
 		}
@@ -297,33 +302,44 @@ func (b *Bucket) place(tmp *os.File, tmpName, key string, createOnly bool) error
 	return nil
 }
 
-// keepIfSame compares the complete temporary file with the file at key (of
-// the same size). Identical bytes stay where they are, keeping their ETag
-// as S3 keeps an MD5; only a changed record is written, in place.
-func (b *Bucket) keepIfSame(key string, tmp *os.File, rec record) (storage.ObjectInfo, bool, error) {
+// current opens the file now at key; nil if there is none.
+func (b *Bucket) current(key string) (*os.File, fs.FileInfo, error) {
 	f, err := b.root.OpenFile(key, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(notFound(err), storage.ErrNotFound) {
+		return nil, nil, nil // a link out of the root is no object either: the rename replaces the link
+	}
 	if err != nil {
-		return storage.ObjectInfo{}, false, nil // it just went; write ours
+		return nil, nil, fmt.Errorf("open the current file: %w", pathless(err))
 	}
-	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return storage.ObjectInfo{}, false, nil
+	if err == nil && !fi.Mode().IsRegular() {
+		err = errors.New("the key names a directory or special file")
 	}
+	if err != nil {
+		f.Close()
+		return nil, nil, pathless(err)
+	}
+	return f, fi, nil
+}
+
+// keepIfSame compares the complete temporary file with the current file
+// (of the same size). Identical bytes stay where they are, keeping their
+// ETag as S3 keeps an MD5; only a changed record is written, in place.
+func (b *Bucket) keepIfSame(key string, cur *os.File, fi fs.FileInfo, tmp *os.File, rec record) (storage.ObjectInfo, bool, error) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return storage.ObjectInfo{}, false, pathless(err)
 	}
-	same, err := sameBytes(f, tmp)
+	same, err := sameBytes(cur, tmp)
 	if err != nil || !same {
 		return storage.ObjectInfo{}, false, err
 	}
 	info := objectInfo(key, fi)
-	old, ok, err := b.readRecord(f, key, info.ETag)
+	old, ok, err := b.readRecord(cur, key, info.ETag)
 	if err != nil {
-		return storage.ObjectInfo{}, false, err
+		return storage.ObjectInfo{}, false, pathless(err)
 	}
 	if !ok || !old.equal(rec) {
-		if err := b.setRecord(f, key, info.ETag, rec); err != nil {
+		if err := b.setRecord(cur, key, info.ETag, rec); err != nil {
 			return storage.ObjectInfo{}, false, fmt.Errorf("write metadata: %w", pathless(err))
 		}
 	}
@@ -366,9 +382,9 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 }
 
 func (b *Bucket) delete(ctx context.Context, key string) error {
-	if _, err := b.root.Lstat(key); err != nil {
+	if _, err := b.root.Stat(key); err != nil {
 		if errors.Is(notFound(err), storage.ErrNotFound) {
-			return nil // nothing here (or only outside the root) to delete
+			return nil // no object here (a link out of the root is none), and no lock file to create for it
 		}
 		return pathless(err)
 	}
@@ -377,8 +393,8 @@ func (b *Bucket) delete(ctx context.Context, key string) error {
 		return err
 	}
 	defer unlock()
-	if fi, err := b.root.Lstat(key); err == nil && fi.IsDir() {
-		return nil // a directory is no object
+	if fi, err := b.root.Stat(key); err != nil || !fi.Mode().IsRegular() {
+		return nil // gone meanwhile, or a directory: no object
 	}
 	if err := b.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return pathless(err)

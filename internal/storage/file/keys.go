@@ -26,9 +26,11 @@ const (
 var nfsSillyRename = regexp.MustCompile(`^\.nfs[0-9a-fA-F]{8,}$`)
 
 // hidden reports whether a directory entry is no object (nor a directory
-// of objects) for listings.
+// of objects) for listings. The reserved prefix matches in any case: on a
+// case-insensitive share ".OCRFS-META" is the store's own directory.
 func hidden(name string) bool {
-	return strings.HasPrefix(name, reservedPrefix) || nfsSillyRename.MatchString(name)
+	reserved := len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
+	return reserved || nfsSillyRename.MatchString(name)
 }
 
 // errBadKey marks a key that cannot name a file below the root.

@@ -110,6 +110,11 @@ func TestRootEscapes(t *testing.T) {
 			t.Errorf("Delete(%q) = %v, want nil (nothing in the store there)", key, err)
 		}
 	}
+	for _, link := range []string{"abs-link.txt", "rel-link.txt", "dirlink"} {
+		if _, err := os.Lstat(filepath.Join(root, link)); err != nil {
+			t.Errorf("Delete removed %s: %v", link, err)
+		}
+	}
 	if _, err := b.Put(ctx, "dirlink/new.txt", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
 		t.Error("Put through a symlink to a directory outside the root succeeded")
 	}
@@ -129,6 +134,9 @@ func TestRootEscapes(t *testing.T) {
 	// and the linked directory are not listed.
 	if got, _ := getString(t, b, "in-link.txt"); got != "inside" {
 		t.Errorf("Get(in-link.txt) = %q, want the target's bytes", got)
+	}
+	if fi, err := os.Lstat(filepath.Join(root, "abs-link.txt")); err != nil || !fi.Mode().IsRegular() {
+		t.Errorf("abs-link.txt after Put: %v, %v; want a regular file in the root", fi, err)
 	}
 	want := []string{"abs-link.txt", "in-link.txt", "in/inside.txt"}
 	if got := listKeys(t, b, "", ""); !slices.Equal(got, want) {
@@ -167,7 +175,7 @@ func TestHiddenFiles(t *testing.T) {
 			if got := listKeys(t, b, "", ""); !slices.Equal(got, want) {
 				t.Errorf("List = %q, want %q", got, want)
 			}
-			for _, key := range []string{"out/.ocrfs-lock", "out/.ocrfs-tmp-0123456789ab", "out/.ocrfs-meta/a.jpg.json", ".ocrfs-lock"} {
+			for _, key := range []string{"out/.ocrfs-lock", "out/.ocrfs-tmp-0123456789ab", "out/.ocrfs-meta/a.jpg.json", ".ocrfs-lock", "out/.OCRFS-META/a.jpg.json"} {
 				if _, err := b.Head(ctx, key); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("Head(%q) error = %v, want ErrNotFound", key, err)
 				}
