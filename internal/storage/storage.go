@@ -38,6 +38,10 @@ type PutOptions struct {
 var (
 	ErrNotFound           = errors.New("object not found")
 	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrInvalidKey: this store cannot hold an object by that key (a file
+	// store: a path it cannot name, or one that collides with a directory).
+	// Retrying cannot help.
+	ErrInvalidKey = errors.New("key not valid for this store")
 )
 
 // Bucket is one bucket.

@@ -204,7 +204,7 @@ func (b *Bucket) Put(ctx context.Context, key string, r io.Reader, size int64, o
 func (b *Bucket) put(ctx context.Context, key string, r io.Reader, size int64, opts storage.PutOptions) (storage.ObjectInfo, error) {
 	dir, _ := splitKey(key)
 	if err := b.root.MkdirAll(dir, 0o755); err != nil {
-		return storage.ObjectInfo{}, fmt.Errorf("make the key's directory: %w", pathless(err))
+		return storage.ObjectInfo{}, fmt.Errorf("make the key's directory: %w", keyErr(err))
 	}
 	tmp, tmpName, err := b.createTemp(dir)
 	if err != nil {
@@ -282,7 +282,7 @@ func (b *Bucket) put(ctx context.Context, key string, r io.Reader, size int64, o
 func (b *Bucket) place(tmp *os.File, tmpName, key string, createOnly bool) error {
 	if !createOnly {
 		if err := b.root.Rename(tmpName, key); err != nil {
-			return fmt.Errorf("rename into place: %w", pathless(err))
+			return fmt.Errorf("rename into place: %w", keyErr(err))
 		}
 		return nil
 	}
@@ -296,7 +296,7 @@ func (b *Bucket) place(tmp *os.File, tmpName, key string, createOnly bool) error
 		return fmt.Errorf("object exists: %w", storage.ErrPreconditionFailed)
 	}
 	if err != nil {
-		return fmt.Errorf("link into place: %w", pathless(err))
+		return fmt.Errorf("link into place: %w", keyErr(err))
 	}
 	b.root.Remove(tmpName) // the object keeps the inode; a leftover name is hidden
 	return nil
@@ -309,11 +309,11 @@ func (b *Bucket) current(key string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, nil // a link out of the root is no object either: the rename replaces the link
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open the current file: %w", pathless(err))
+		return nil, nil, fmt.Errorf("open the current file: %w", keyErr(err))
 	}
 	fi, err := f.Stat()
 	if err == nil && !fi.Mode().IsRegular() {
-		err = errors.New("the key names a directory or special file")
+		err = fmt.Errorf("%w: the key names a directory or special file", storage.ErrInvalidKey)
 	}
 	if err != nil {
 		f.Close()
@@ -446,7 +446,7 @@ func (b *Bucket) createTemp(dir string) (*os.File, string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, "", fmt.Errorf("create temporary file: %w", pathless(err))
+			return nil, "", fmt.Errorf("create temporary file: %w", keyErr(err))
 		}
 		return f, name, nil
 	}
@@ -548,6 +548,18 @@ func notFound(err error) error {
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) ||
 		(errors.As(err, &pe) && !isErrno(pe.Err)) {
 		return fmt.Errorf("%w: %w", storage.ErrNotFound, pathless(err))
+	}
+	return pathless(err)
+}
+
+// keyErr marks the write errors that come from the key itself (a path
+// through a file, a directory in the way, a name too long, a path out of
+// the root) as ErrInvalidKey: no retry can fix them.
+func keyErr(err error) error {
+	var pe *fs.PathError
+	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENAMETOOLONG) ||
+		errors.Is(err, syscall.EEXIST) || (errors.As(err, &pe) && !isErrno(pe.Err)) {
+		return fmt.Errorf("%w: %w", storage.ErrInvalidKey, pathless(err))
 	}
 	return pathless(err)
 }

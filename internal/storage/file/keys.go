@@ -1,11 +1,12 @@
 package file
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
 // reservedPrefix starts the name of every file and directory this package
@@ -30,11 +31,8 @@ var nfsSillyRename = regexp.MustCompile(`^\.nfs[0-9a-fA-F]{8,}$`)
 // case-insensitive share ".OCRFS-META" is the store's own directory.
 func hidden(name string) bool {
 	reserved := len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
-	return reserved || nfsSillyRename.MatchString(name)
+	return reserved || (strings.HasPrefix(name, ".nfs") && nfsSillyRename.MatchString(name))
 }
-
-// errBadKey marks a key that cannot name a file below the root.
-var errBadKey = errors.New("key cannot name a file")
 
 // checkKey refuses keys that are no relative file path with one spelling,
 // or that name one of this package's own files. Keys are never cleaned:
@@ -42,22 +40,22 @@ var errBadKey = errors.New("key cannot name a file")
 func checkKey(key string) error {
 	switch {
 	case key == "":
-		return fmt.Errorf("%w: empty", errBadKey)
+		return fmt.Errorf("%w: empty", storage.ErrInvalidKey)
 	case strings.HasPrefix(key, "/"):
-		return fmt.Errorf("%w: begins with /", errBadKey)
+		return fmt.Errorf("%w: begins with /", storage.ErrInvalidKey)
 	case strings.HasSuffix(key, "/"):
-		return fmt.Errorf("%w: ends in / (a file store has no directory objects)", errBadKey)
+		return fmt.Errorf("%w: ends in / (a file store has no directory objects)", storage.ErrInvalidKey)
 	case strings.IndexByte(key, 0) >= 0:
-		return fmt.Errorf("%w: holds a NUL byte", errBadKey)
+		return fmt.Errorf("%w: holds a NUL byte", storage.ErrInvalidKey)
 	}
 	for seg := range strings.SplitSeq(key, "/") {
 		switch {
 		case seg == "":
-			return fmt.Errorf(`%w: empty segment ("//")`, errBadKey)
+			return fmt.Errorf(`%w: empty segment ("//")`, storage.ErrInvalidKey)
 		case seg == "." || seg == "..":
-			return fmt.Errorf("%w: %q segment", errBadKey, seg)
+			return fmt.Errorf("%w: %q segment", storage.ErrInvalidKey, seg)
 		case hidden(seg):
-			return fmt.Errorf("%w: %s names are reserved for the store's own files", errBadKey, reservedPrefix)
+			return fmt.Errorf("%w: %s names are reserved for the store's own files", storage.ErrInvalidKey, reservedPrefix)
 		}
 	}
 	return nil

@@ -115,8 +115,8 @@ func TestRootEscapes(t *testing.T) {
 			t.Errorf("Delete removed %s: %v", link, err)
 		}
 	}
-	if _, err := b.Put(ctx, "dirlink/new.txt", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
-		t.Error("Put through a symlink to a directory outside the root succeeded")
+	if _, err := b.Put(ctx, "dirlink/new.txt", strings.NewReader("x"), 1, storage.PutOptions{}); !errors.Is(err, storage.ErrInvalidKey) {
+		t.Errorf("Put through a symlink to a directory outside the root: %v, want ErrInvalidKey", err)
 	}
 	if _, err := os.Stat(filepath.Join(outside, "new.txt")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a file appeared outside the root: %v", err)
@@ -302,19 +302,23 @@ func TestSpecialFilesAndConflicts(t *testing.T) {
 		t.Fatal("List with a prefix naming a FIFO hangs")
 	}
 
+	// Keys a file tree cannot hold fail as ErrInvalidKey: permanent, since
+	// no retry makes them fit.
 	putString(t, b, "a", "file", storage.PutOptions{})
-	if _, err := b.Put(ctx, "a/b", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
-		t.Error(`Put("a/b") succeeded though "a" is a file`)
-	}
 	putString(t, b, "d/x", "x", storage.PutOptions{})
 	if _, err := b.Head(ctx, "d"); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("Head(directory) error = %v, want ErrNotFound", err)
 	}
-	if _, err := b.Put(ctx, "d", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
-		t.Error(`Put("d") replaced a directory`)
-	}
-	if _, err := b.Put(ctx, "d/", strings.NewReader("x"), 1, storage.PutOptions{}); err == nil {
-		t.Error(`Put("d/") succeeded: a file store has no directory objects`)
+	for what, key := range map[string]string{
+		`"a" is a file`:         "a/b",
+		"a directory":           "d",
+		"a directory marker":    "d/",
+		"a name over 255 bytes": "d/" + strings.Repeat("n", 256),
+	} {
+		_, err := b.Put(ctx, key, strings.NewReader("x"), 1, storage.PutOptions{})
+		if !errors.Is(err, storage.ErrInvalidKey) || storage.IsTransient(err) {
+			t.Errorf("Put over %s: %v, want a permanent ErrInvalidKey", what, err)
+		}
 	}
 	if got, _ := getString(t, b, "d/x"); got != "x" {
 		t.Errorf("d/x = %q after refused Puts", got)
