@@ -293,6 +293,11 @@ func (b *Bucket) place(tmp *os.File, tmpName, key string, createOnly bool) error
 		}
 	}
 	if errors.Is(err, fs.ErrExist) {
+		if _, serr := b.root.Stat(key); errors.Is(notFound(serr), storage.ErrNotFound) {
+			// The name is a link to nowhere inside the root: no object a
+			// reader could find, so no "someone wrote first" either.
+			return fmt.Errorf("%w: a symlink that is no object holds the name", storage.ErrInvalidKey)
+		}
 		return fmt.Errorf("object exists: %w", storage.ErrPreconditionFailed)
 	}
 	if err != nil {

@@ -123,6 +123,11 @@ func TestRootEscapes(t *testing.T) {
 	}
 	// A Put on an escaping link replaces the link itself, never its target.
 	putString(t, b, "abs-link.txt", "replaced", storage.PutOptions{})
+	// A create-only Put where a link out of the root holds the name: no
+	// object is there, so no precondition failed; the key cannot be used.
+	if _, err := b.Put(ctx, "rel-link.txt", strings.NewReader("x"), 1, storage.PutOptions{IfNoneMatch: true}); !errors.Is(err, storage.ErrInvalidKey) {
+		t.Errorf("create-only Put over a link out of the root: %v, want ErrInvalidKey", err)
+	}
 	if got, _ := os.ReadFile(secret); string(got) != "outside the root" {
 		t.Errorf("secret outside the root now holds %q", got)
 	}
@@ -217,6 +222,19 @@ func TestMetadataStorage(t *testing.T) {
 			if err != nil || info.Metadata["code"] != "SOURCE_NOT_FOUND" || info.ContentType != "application/json" {
 				t.Errorf("Head(%q) = %+v, %v; want the metadata back", key, info, err)
 			}
+		}
+	}
+
+	// The same bytes again with other metadata: the file (and ETag) stays,
+	// the metadata is the new one.
+	for _, s := range []*file.Store{withXattr, without} {
+		b := s.Bucket(root)
+		before := putString(t, b, "same.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "failed"}})
+		again := putString(t, b, "same.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "succeeded"}})
+		head, err := b.Head(ctx, "same.json")
+		if err != nil || again.ETag != before.ETag || head.ETag != before.ETag || head.Metadata["status"] != "succeeded" {
+			t.Errorf("same bytes, new metadata: ETags %s, %s, Head %+v (%v); want one ETag and status succeeded",
+				before.ETag, again.ETag, head, err)
 		}
 	}
 
