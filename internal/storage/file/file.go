@@ -329,7 +329,8 @@ func (b *Bucket) current(key string) (*os.File, fs.FileInfo, error) {
 
 // keepIfSame compares the complete temporary file with the current file
 // (of the same size). Identical bytes stay where they are, keeping their
-// ETag as S3 keeps an MD5; only a changed record is written, in place.
+// ETag as S3 keeps an MD5; a changed record is written in place where it
+// is an xattr. same is false when the new file must go into place.
 func (b *Bucket) keepIfSame(key string, cur *os.File, fi fs.FileInfo, tmp *os.File, rec record) (storage.ObjectInfo, bool, error) {
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return storage.ObjectInfo{}, false, pathless(err)
@@ -344,8 +345,12 @@ func (b *Bucket) keepIfSame(key string, cur *os.File, fi fs.FileInfo, tmp *os.Fi
 		return storage.ObjectInfo{}, false, pathless(err)
 	}
 	if !ok || !old.equal(rec) {
-		if err := b.setRecord(cur, key, info.ETag, rec); err != nil {
+		updated, err := b.updateInPlace(cur, rec)
+		if err != nil {
 			return storage.ObjectInfo{}, false, fmt.Errorf("write metadata: %w", pathless(err))
+		}
+		if !updated {
+			return storage.ObjectInfo{}, false, nil // write a new file after all
 		}
 	}
 	info.ContentType, info.Metadata = rec.ContentType, rec.Metadata

@@ -93,17 +93,32 @@ func (b *Bucket) writeRecord(tmp *os.File, key, newETag, curETag string, rec rec
 	if err != nil {
 		return err
 	}
-	keep := map[string]record{newETag: rec}
+	keep := map[string]record{}
 	if cur, ok := entries[curETag]; ok && curETag != "" {
 		keep[curETag] = cur
 	}
+	keep[newETag] = rec
 	return b.writeMetaFile(key, keep)
 }
 
-// setRecord replaces the record of the file at key, opened as f, in place
-// (a Put of identical bytes with new metadata). The caller holds the lock.
-func (b *Bucket) setRecord(f *os.File, key, etag string, rec record) error {
-	return b.writeRecord(f, key, etag, etag, rec)
+// updateInPlace replaces the record of the file f that is in place (a Put
+// of identical bytes with new metadata), if it can do so atomically: only
+// an xattr can. ok is false where the record is in the fallback; the
+// caller then writes a new file instead, since a reader who prefers a
+// stale xattr (set by another machine) would never see a fallback update.
+func (b *Bucket) updateInPlace(f *os.File, rec record) (ok bool, err error) {
+	if b.noXattr {
+		return false, nil
+	}
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return false, err
+	}
+	err = setXattr(f, xattrName, raw)
+	if errors.Is(err, errXattrUnsupported) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func metaPath(key string) string {

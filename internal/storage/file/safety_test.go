@@ -230,17 +230,29 @@ func TestMetadataStorage(t *testing.T) {
 		}
 	}
 
-	// The same bytes again with other metadata: the file (and ETag) stays,
-	// the metadata is the new one.
-	for _, s := range []*file.Store{withXattr, without} {
+	// The same bytes again with other metadata: the metadata is the new
+	// one, for every reader. With xattrs the file (and its ETag) stays;
+	// the fallback writes a new file.
+	for i, s := range []*file.Store{withXattr, without} {
+		key := fmt.Sprintf("same-%d.json", i)
 		b := s.Bucket(root)
-		before := putString(t, b, "same.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "failed"}})
-		again := putString(t, b, "same.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "succeeded"}})
-		head, err := b.Head(ctx, "same.json")
-		if err != nil || again.ETag != before.ETag || head.ETag != before.ETag || head.Metadata["status"] != "succeeded" {
-			t.Errorf("same bytes, new metadata: ETags %s, %s, Head %+v (%v); want one ETag and status succeeded",
-				before.ETag, again.ETag, head, err)
+		before := putString(t, b, key, "{}", storage.PutOptions{Metadata: map[string]string{"status": "failed"}})
+		again := putString(t, b, key, "{}", storage.PutOptions{Metadata: map[string]string{"status": "succeeded"}})
+		if keep := s == withXattr && xattrSupported(t, root); (again.ETag == before.ETag) != keep {
+			t.Errorf("%s: same bytes, new metadata: ETags %s then %s; want them equal = %v", key, before.ETag, again.ETag, keep)
 		}
+		for _, reader := range []*file.Store{withXattr, without} {
+			head, err := reader.Bucket(root).Head(ctx, key)
+			if err != nil || head.ETag != again.ETag || head.Metadata["status"] != "succeeded" {
+				t.Errorf("%s: Head after the metadata change = %+v (%v); want ETag %s, status succeeded", key, head, err, again.ETag)
+			}
+		}
+	}
+	// A file whose xattr another machine set, updated through the fallback.
+	putString(t, withXattr.Bucket(root), "mixed.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "failed"}})
+	putString(t, without.Bucket(root), "mixed.json", "{}", storage.PutOptions{Metadata: map[string]string{"status": "succeeded"}})
+	if head, err := withXattr.Bucket(root).Head(ctx, "mixed.json"); err != nil || head.Metadata["status"] != "succeeded" {
+		t.Errorf("Head(mixed.json) = %+v (%v), want the fallback writer's status succeeded, not the stale xattr", head, err)
 	}
 
 	// A user's own file: no metadata, a type by extension.
