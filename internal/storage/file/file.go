@@ -24,7 +24,8 @@
 // modifies the file, and it is the same on every machine that mounts the
 // share, since NFS serves the server's inode numbers and times. A Put of
 // the bytes already there leaves the file alone, so the ETag stays, as S3's
-// MD5 ETag does; and a replacing Put gives the new file a later
+// MD5 ETag does (unless its metadata changes and lives in the fallback,
+// see meta.go); and a replacing Put gives the new file a later
 // modification time than the old one, so an ETag never comes back for a
 // key even when the filesystem reuses the inode number. Programs that set
 // times backwards (touch -d, cp -p over a newer file) can defeat that.
