@@ -3,7 +3,6 @@ package file
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -11,8 +10,8 @@ import (
 
 // reservedPrefix starts the name of every file and directory this package
 // makes beside the objects: temporary files, lock files, the metadata
-// fallback directory. Listings skip such names, Get and Head find nothing
-// there, and Put refuses keys that contain one, so none can pass for a source.
+// fallback directory. Listings skip such names (see unlisted), and Get,
+// Head and Put refuse keys that contain one, so none can pass for a source.
 const reservedPrefix = ".ocrfs-"
 
 const (
@@ -21,17 +20,31 @@ const (
 	metaDir    = reservedPrefix + "meta" // metadata where xattrs are not supported
 )
 
-// nfsSillyRename matches the names an NFS client gives files that were
-// removed while still open (.nfs followed by hex digits); they vanish when
-// closed and are never objects.
-var nfsSillyRename = regexp.MustCompile(`^\.nfs[0-9a-fA-F]{8,}$`)
+// reserved reports whether a name is one of the store's own (in any case:
+// on a case-insensitive share ".OCRFS-META" is the store's directory).
+func reserved(name string) bool {
+	return len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
+}
 
-// hidden reports whether a directory entry is no object (nor a directory
-// of objects) for listings. The reserved prefix matches in any case: on a
-// case-insensitive share ".OCRFS-META" is the store's own directory.
-func hidden(name string) bool {
-	reserved := len(name) >= len(reservedPrefix) && strings.EqualFold(name[:len(reservedPrefix)], reservedPrefix)
-	return reserved || (strings.HasPrefix(name, ".nfs") && nfsSillyRename.MatchString(name))
+// housekeeping are the names NAS boxes and desktops put beside people's
+// files: thumbnails, recycle bins, folder settings. None is a document.
+var housekeeping = map[string]bool{
+	"@eadir":      true, // Synology thumbnails and metadata, in every folder
+	"#recycle":    true, // Synology recycle bin
+	"@recycle":    true, // QNAP recycle bin
+	"thumbs.db":   true, // Windows thumbnails
+	"desktop.ini": true, // Windows folder settings
+}
+
+// unlisted reports whether listings skip a directory entry. Besides the
+// store's own names that is every dot-name (.DS_Store, macOS ._ files,
+// rsync's and editors' temporary files, NFS .nfsXXXX files of removed open
+// files, .snapshot directories) and the housekeeping names above: a folder
+// copied from a Mac or kept on a NAS would otherwise turn each of them into
+// a failed document. They remain objects when named: Get and Head find
+// them, so "file:///data/in/.x.jpg" still works as a single source.
+func unlisted(name string) bool {
+	return strings.HasPrefix(name, ".") || housekeeping[strings.ToLower(name)]
 }
 
 // checkKey refuses keys that are no relative file path with one spelling,
@@ -54,7 +67,7 @@ func checkKey(key string) error {
 			return fmt.Errorf(`%w: empty segment ("//")`, storage.ErrInvalidKey)
 		case seg == "." || seg == "..":
 			return fmt.Errorf("%w: %q segment", storage.ErrInvalidKey, seg)
-		case hidden(seg):
+		case reserved(seg):
 			return fmt.Errorf("%w: %s names are reserved for the store's own files", storage.ErrInvalidKey, reservedPrefix)
 		}
 	}

@@ -26,9 +26,9 @@ import (
 // wholly at or before startAfter, so resuming deep in a big tree reads
 // only the directories on the way.
 //
-// Not listed: the store's own files (temporary, lock, metadata), NFS
-// silly-rename files, anything not a regular file, and symlinks that point
-// out of the root or to a directory (a walk into a linked directory could
+// Not listed: the store's own files (temporary, lock, metadata), dot-names
+// and NAS housekeeping (see unlisted), anything not a regular file, and
+// symlinks that point out of the root or to a directory (a walk into a linked directory could
 // loop; a Get of a key through such a link still works when the link stays
 // inside the root).
 func (b *Bucket) List(ctx context.Context, prefix, startAfter string, fn func(storage.ObjectInfo) error) error {
@@ -127,7 +127,7 @@ func (b *Bucket) readDir(dir string) ([]dirEntry, error) {
 	}
 	entries := make([]dirEntry, 0, len(raw))
 	for _, e := range raw {
-		if hidden(e.Name()) {
+		if unlisted(e.Name()) {
 			continue
 		}
 		text := e.Name()

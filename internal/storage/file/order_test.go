@@ -15,7 +15,7 @@ import (
 var trickyKeys = []string{
 	"x/a-b", "x/a.b", "x/a/b", "x/a/b-c", "x/a/b.c", "x/a/b0", "x/a/bb/c", "x/a/c/d",
 	"x/a0", "x/a!", "x/a b", "x/a~", "x/A", "x/ab", "x/a+b", "x/a,b", "x/a%2Fb",
-	"x/-", "x/.dot", "x/.dotdir/y", "x/가", "x/é", "x/a/é/z", "x/a/가/z", "x/z",
+	"x/-", "x/a.dot", "x/a.dotdir/y", "x/가", "x/é", "x/a/é/z", "x/a/가/z", "x/z",
 	"x-", "x.", "x0", "y/1", "x/a-/q", "x/a./q", "x/a-b-/r",
 }
 
@@ -35,7 +35,7 @@ func TestListOrderMatchesS3(t *testing.T) {
 		t.Fatalf("List(all) =\n%q\nwant byte order\n%q", got, sorted)
 	}
 
-	prefixes := []string{"", "x", "x/", "x/a", "x/a/", "x/a/b", "x/a-", "x/a.", "x/a/b/", "x/.", "x/가", "y", "z", "x/a/bb/"}
+	prefixes := []string{"", "x", "x/", "x/a", "x/a/", "x/a/b", "x/a-", "x/a.", "x/a/b/", "x/a.d", "x/가", "y", "z", "x/a/bb/"}
 	starts := append([]string{"", "x/a", "x/a/", "x/a/b", "x/a/bb", "x/a/b~", "x/a/c", "x/a/c/", "x/a-", "x/a/z", "x/~", "x0", "w", "zzz"}, trickyKeys...)
 	for _, prefix := range prefixes {
 		for _, after := range starts {

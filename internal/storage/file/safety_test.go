@@ -155,7 +155,8 @@ func TestRootEscapes(t *testing.T) {
 	}
 }
 
-// TestHiddenFiles: the store's own files and NFS leftovers are no objects.
+// TestHiddenFiles: the store's own files are no objects; dot-files and NAS
+// housekeeping are not listed, but can be read when named.
 func TestHiddenFiles(t *testing.T) {
 	for _, noXattr := range []bool{false, true} {
 		t.Run(fmt.Sprintf("NoXattr=%v", noXattr), func(t *testing.T) {
@@ -168,7 +169,11 @@ func TestHiddenFiles(t *testing.T) {
 			// A crashed writer's temp file, an NFS silly-rename file.
 			writeFile(t, filepath.Join(root, "out/.ocrfs-tmp-0123456789ab"), "half a bo")
 			writeFile(t, filepath.Join(root, "out/.nfs000000000012345600000001"), "deleted while open")
-			writeFile(t, filepath.Join(root, ".hidden.jpg"), "a user's own dotfile is an object")
+			writeFile(t, filepath.Join(root, "in/.hidden.jpg"), "a user's own dotfile, readable when named")
+			for _, name := range []string{"in/.DS_Store", "in/._scan.jpg", "in/.snapshot/hourly.0/scan.jpg",
+				"in/@eaDir/scan.jpg/SYNOPHOTO_THUMB_XL.jpg", "in/#recycle/old.jpg", "in/Thumbs.db", "in/scan.jpg"} {
+				writeFile(t, filepath.Join(root, name), "x")
+			}
 
 			if _, err := os.Stat(filepath.Join(root, "out/.ocrfs-lock")); err != nil {
 				t.Errorf("no lock file beside the objects (%v): the test would not see one hidden", err)
@@ -177,9 +182,12 @@ func TestHiddenFiles(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(root, "out/.ocrfs-meta")); (err == nil) != fallback {
 				t.Errorf("metadata directory exists = %v, want %v", err == nil, fallback)
 			}
-			want := []string{".hidden.jpg", "out/a.jpg.json", "top.json"}
+			want := []string{"in/scan.jpg", "out/a.jpg.json", "top.json"}
 			if got := listKeys(t, b, "", ""); !slices.Equal(got, want) {
 				t.Errorf("List = %q, want %q", got, want)
+			}
+			if got, _ := getString(t, b, "in/.hidden.jpg"); got != "a user's own dotfile, readable when named" {
+				t.Errorf("Get(in/.hidden.jpg) = %q", got)
 			}
 			for _, key := range []string{"out/.ocrfs-lock", "out/.ocrfs-tmp-0123456789ab", "out/.ocrfs-meta/a.jpg.json", ".ocrfs-lock", "out/.OCRFS-META/a.jpg.json"} {
 				if _, err := b.Head(ctx, key); !errors.Is(err, storage.ErrNotFound) {
