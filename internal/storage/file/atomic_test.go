@@ -61,6 +61,33 @@ func TestCreateOnlyExactlyOneWins(t *testing.T) {
 	}
 }
 
+// TestCreateOnlyWithoutHardLinks: on a filesystem without link(2) (FAT,
+// exFAT, some SMB shares) create-only still has exactly one winner.
+func TestCreateOnlyWithoutHardLinks(t *testing.T) {
+	s, root := newStore(t, file.Options{})
+	b := s.Bucket(root).(*file.Bucket)
+	file.NoHardLinks(b)
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			body := fmt.Sprintf("writer %d", w)
+			_, err := b.Put(ctx, "r.json", strings.NewReader(body), int64(len(body)), storage.PutOptions{IfNoneMatch: true})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, storage.ErrPreconditionFailed):
+				t.Errorf("writer %d: %v", w, err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d writers won without hard links, want exactly 1", wins.Load())
+	}
+	assertNoTempFiles(t, root)
+}
+
 // TestIfMatchLosesNoUpdate: writers increment one counter by read, then
 // If-Match put, retrying on ErrPreconditionFailed. Every increment must
 // land: a compare and a rename that were not one step would lose some.

@@ -100,7 +100,8 @@ type Bucket struct {
 	name    string
 	noXattr bool
 
-	onReadDir func(dir string) // tests: sees each directory a listing reads
+	onReadDir func(dir string)                    // tests: sees each directory a listing reads
+	link      func(oldname, newname string) error // tests: a filesystem without hard links
 }
 
 var _ storage.Bucket = (*Bucket)(nil)
@@ -287,11 +288,28 @@ func (b *Bucket) place(tmp *os.File, tmpName, key string, createOnly bool) error
 		}
 		return nil
 	}
-	err := b.root.Link(tmpName, key)
+	link := b.root.Link
+	if b.link != nil {
+		link = b.link
+	}
+	err := link(tmpName, key)
 	if err != nil {
 		if fi, serr := tmp.Stat(); serr == nil && nlink(fi) == 2 {
 			err = nil
 		}
+	}
+	if noHardLinks(err) {
+		// FAT and exFAT disks, some SMB shares: no hard links. The caller
+		// holds the key's lock and saw no file, so a rename is safe among
+		// this store's writers; only the link's extra guarantee (when locks
+		// are not shared, see docs/file-storage.md) is lost.
+		if cur, _, cerr := b.current(key); cerr != nil || cur != nil {
+			if cur != nil {
+				cur.Close()
+			}
+			return fmt.Errorf("object exists: %w", storage.ErrPreconditionFailed)
+		}
+		return b.place(tmp, tmpName, key, false)
 	}
 	if errors.Is(err, fs.ErrExist) {
 		if _, serr := b.root.Stat(key); errors.Is(notFound(serr), storage.ErrNotFound) {
@@ -573,6 +591,11 @@ func keyErr(err error) error {
 		return fmt.Errorf("%w: %w", storage.ErrInvalidKey, pathless(err))
 	}
 	return pathless(err)
+}
+
+// noHardLinks reports a link(2) refused because the filesystem has none.
+func noHardLinks(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
 }
 
 func isErrno(err error) bool {
