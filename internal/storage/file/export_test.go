@@ -12,3 +12,6 @@ func OnReadDir(b *Bucket, fn func(dir string)) { b.onReadDir = fn }
 func NoHardLinks(b *Bucket) {
 	b.link = func(string, string) error { return &os.LinkError{Op: "link", Err: syscall.EPERM} }
 }
+
+// Unlisted reports whether listings skip a name.
+func Unlisted(name string) bool { return unlisted(name) }
