@@ -1,7 +1,8 @@
 // Package storage is the object-storage boundary: a small Bucket interface
-// with its contract in the doc comments, an S3 implementation (aws-sdk-go-v2,
-// any S3-compatible store) and one acceptance suite every implementation
-// passes.
+// with its contract in the doc comments, implementations for S3
+// (aws-sdk-go-v2, any S3-compatible store), a directory tree (file://) and
+// memory, a Router that picks S3 or file by bucket name, and one acceptance
+// suite every implementation passes.
 package storage
 
 import (

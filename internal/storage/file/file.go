@@ -38,7 +38,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"io/fs"
 	"mime"
@@ -431,39 +430,6 @@ func (b *Bucket) delete(ctx context.Context, key string) error {
 	return b.removeMetaFile(key)
 }
 
-// lock takes the key's lock: one byte, chosen by the name's hash, of the
-// directory's lock file. Two names may share a byte; that only serializes
-// them. Waiting polls rather than blocks, so it ends with ctx, and it does
-// not depend on NFS lock callbacks reaching this client.
-func (b *Bucket) lock(ctx context.Context, key string) (unlock func(), err error) {
-	dir, name := splitKey(key)
-	f, err := b.root.OpenFile(path.Join(dir, lockName), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file: %w", pathless(err))
-	}
-	h := fnv.New32a()
-	h.Write([]byte(name))
-	offset := int64(h.Sum32() & 0x7fffffff) // below 2^31: NLMv3 servers take 32-bit offsets only
-	wait := 100 * time.Microsecond
-	for {
-		busy, err := tryLock(f, offset)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock: %w", err)
-		}
-		if !busy {
-			return func() { f.Close() }, nil // closing the file releases the lock
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 20*time.Millisecond)
-	}
-}
-
 // createTemp makes a new hidden file in dir; O_EXCL so no two writers share one.
 func (b *Bucket) createTemp(dir string) (*os.File, string, error) {
 	for range 3 {
@@ -567,59 +533,3 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
-
-// notFound maps an open error to ErrNotFound when the object is missing:
-// no such name, a file where a directory should be, or a path os.Root
-// refuses because it would leave the root (no object out there exists for
-// this store).
-func notFound(err error) error {
-	var pe *fs.PathError
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ELOOP) ||
-		(errors.As(err, &pe) && !isErrno(pe.Err)) {
-		return fmt.Errorf("%w: %w", storage.ErrNotFound, pathless(err))
-	}
-	return pathless(err)
-}
-
-// keyErr marks the write errors that come from the key itself (a path
-// through a file, a directory in the way, a name too long, a path out of
-// the root) as ErrInvalidKey: no retry can fix them.
-func keyErr(err error) error {
-	var pe *fs.PathError
-	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.ENAMETOOLONG) ||
-		errors.Is(err, syscall.EEXIST) || (errors.As(err, &pe) && !isErrno(pe.Err)) {
-		return fmt.Errorf("%w: %w", storage.ErrInvalidKey, pathless(err))
-	}
-	return pathless(err)
-}
-
-// noHardLinks reports a link(2) refused because the filesystem has none.
-func noHardLinks(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.ENOTSUP) || errors.Is(err, syscall.EOPNOTSUPP)
-}
-
-func isErrno(err error) bool {
-	var errno syscall.Errno
-	return errors.As(err, &errno)
-}
-
-// pathless drops the path from an os error: object keys may hold personal
-// data, and errors reach logs. The cause stays in the chain.
-func pathless(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return fmt.Errorf("%s: %w", le.Op, le.Err)
-	}
-	return err
-}
-
-// fail names the operation and the root, never the key (see pathless).
-func (b *Bucket) fail(op string, err error) error {
-	return fmt.Errorf("file %s %s: %w", op, b.uri(), err)
-}
-
-func (b *Bucket) uri() string { return storage.URI{Bucket: b.name}.String() + "…" }
