@@ -1,7 +1,8 @@
 // Package storage is the object-storage boundary: a small Bucket interface
-// with its contract in the doc comments, an S3 implementation (aws-sdk-go-v2,
-// any S3-compatible store) and one acceptance suite every implementation
-// passes.
+// with its contract in the doc comments, implementations for S3
+// (aws-sdk-go-v2, any S3-compatible store), a directory tree (file://) and
+// memory, a Router that picks S3 or file by bucket name, and one acceptance
+// suite every implementation passes.
 package storage
 
 import (
@@ -38,6 +39,10 @@ type PutOptions struct {
 var (
 	ErrNotFound           = errors.New("object not found")
 	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrInvalidKey: this store cannot hold an object by that key (a file
+	// store: a path it cannot name, or one that collides with a directory).
+	// Retrying cannot help.
+	ErrInvalidKey = errors.New("key not valid for this store")
 )
 
 // Bucket is one bucket.
@@ -65,17 +70,23 @@ type Store interface {
 	Bucket(name string) Bucket
 }
 
-// URI is a parsed s3://bucket/key reference.
+// URI is a parsed s3://bucket/key or file:///path reference. For a file
+// URI, Bucket is the file store's root directory (it begins with "/", which
+// no S3 bucket name does) and Key the path below it; see ParseURIRoot.
 type URI struct {
 	Bucket string
 	Key    string // may be "" or end in "/" for a prefix
 }
 
-// ParseURI parses s3://bucket/key.
-func ParseURI(s string) (URI, error) {
+// ParseURI parses s3://bucket/key, or file:///abs/path with the file root
+// "/" (the default storage.fileRoot). A process with another root parses
+// with ParseURIRoot.
+func ParseURI(s string) (URI, error) { return ParseURIRoot(s, "/") }
+
+func parseS3URI(s string) (URI, error) {
 	rest, ok := strings.CutPrefix(s, "s3://")
 	if !ok {
-		return URI{}, fmt.Errorf("%q: not an s3:// URI", s)
+		return URI{}, fmt.Errorf("%q: not an s3:// or file:// URI", s)
 	}
 	bucket, key, _ := strings.Cut(rest, "/")
 	if bucket == "" {
@@ -87,7 +98,12 @@ func ParseURI(s string) (URI, error) {
 // IsPrefix reports whether the URI names a prefix (empty key or trailing slash).
 func (u URI) IsPrefix() bool { return u.Key == "" || strings.HasSuffix(u.Key, "/") }
 
-func (u URI) String() string { return "s3://" + u.Bucket + "/" + u.Key }
+func (u URI) String() string {
+	if u.IsFile() {
+		return fileURIString(u)
+	}
+	return "s3://" + u.Bucket + "/" + u.Key
+}
 
 // LowerKeys returns user metadata with lower-case keys (S3 folds them; so
 // must every implementation), or nil when there is none.

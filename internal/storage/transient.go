@@ -33,7 +33,8 @@ var transientCodes = map[string]bool{
 // IsTransient reports whether err is worth retrying: a network failure, a
 // timeout, a 5xx or 429 answer, or an S3 throttling/internal error code
 // (SlowDown, InternalError, ServiceUnavailable, ...). ErrNotFound,
-// ErrPreconditionFailed, authorization and other 4xx errors are permanent.
+// ErrPreconditionFailed, ErrInvalidKey, authorization and other 4xx errors
+// are permanent.
 // A cancelled context is not transient: the caller gave up.
 //
 // It inspects errors through interfaces (ErrorCode, HTTPStatusCode) so this
@@ -42,7 +43,8 @@ func IsTransient(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) || errors.Is(err, ErrInvalidKey) ||
+		errors.Is(err, context.Canceled) {
 		return false
 	}
 	var coded interface{ ErrorCode() string }

@@ -33,6 +33,7 @@ func TestIsTransient(t *testing.T) {
 		{"not found", wrap(storage.ErrNotFound), false},
 		{"not found with SDK error", fmt.Errorf("x: %w: %w", storage.ErrNotFound, apiError{"NoSuchKey", 404}), false},
 		{"precondition", fmt.Errorf("x: %w: %w", storage.ErrPreconditionFailed, apiError{"PreconditionFailed", 412}), false},
+		{"invalid key, even with a transient-looking cause", fmt.Errorf("x: %w: %w", storage.ErrInvalidKey, syscall.ECONNRESET), false},
 		{"slow down", wrap(apiError{"SlowDown", 503}), true},
 		{"internal error", wrap(apiError{"InternalError", 500}), true},
 		{"unknown 502", wrap(apiError{"", 502}), true},

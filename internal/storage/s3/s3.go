@@ -83,8 +83,13 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	return &Store{client: client}, nil
 }
 
-// Bucket returns a handle on the named bucket; it does not check that it exists.
+// Bucket returns a handle on the named bucket; it does not check that it
+// exists. A file root ("/data", from a file:// URI) is no S3 bucket: its
+// handle fails every call, saying so, rather than sending the name to S3.
 func (s *Store) Bucket(name string) storage.Bucket {
+	if storage.IsFileBucket(name) {
+		return storage.Unavailable(name, errors.New("a file:// location reached the S3 store (route buckets through storage.Router)"))
+	}
 	return &Bucket{client: s.client, name: name}
 }
 

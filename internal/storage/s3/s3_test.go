@@ -57,3 +57,14 @@ func TestNewRejectsHalfCredentials(t *testing.T) {
 		t.Error("New with an access key but no secret: want an error")
 	}
 }
+
+func TestFileBucketNeverReachesS3(t *testing.T) {
+	store, err := s3.New(t.Context(), s3.Options{Endpoint: "http://127.0.0.1:1", AccessKey: "a", SecretKey: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Bucket("/data").Head(t.Context(), "in/a.jpg")
+	if err == nil || !strings.Contains(err.Error(), "storage.Router") || storage.IsTransient(err) {
+		t.Errorf("Head on a file root through the S3 store: %v, want a permanent error naming storage.Router", err)
+	}
+}

@@ -37,6 +37,8 @@ func AcceptanceTest(t *testing.T, b storage.Bucket) {
 	t.Run("EmptyObject", func(t *testing.T) { testEmptyObject(t, b, prefix) })
 	t.Run("Overwrite", func(t *testing.T) { testOverwrite(t, b, prefix) })
 	t.Run("ConditionalPut", func(t *testing.T) { testConditionalPut(t, b, prefix) })
+	t.Run("ConcurrentCreateOnly", func(t *testing.T) { testConcurrentCreateOnly(t, b, prefix) })
+	t.Run("ConcurrentIfMatch", func(t *testing.T) { testConcurrentIfMatch(t, b, prefix) })
 	t.Run("PutFromStream", func(t *testing.T) { testPutFromStream(t, b, prefix) })
 	t.Run("StreamingGet", func(t *testing.T) { testStreamingGet(t, b, prefix) })
 	t.Run("List", func(t *testing.T) { testList(t, b, prefix) })
@@ -183,6 +185,87 @@ func testConditionalPut(t *testing.T, b storage.Bucket, prefix string) {
 	_, err = b.Put(ctx, prefix+"conditional-missing", bytes.NewReader([]byte("x")), 1, storage.PutOptions{IfMatch: created.ETag})
 	if !errors.Is(err, storage.ErrPreconditionFailed) {
 		t.Errorf("IfMatch on missing key: error = %v, want ErrPreconditionFailed", err)
+	}
+}
+
+// testConcurrentCreateOnly: writers racing to create one key (workers
+// finishing the same document) have exactly one winner, and its body and
+// metadata are what is stored.
+func testConcurrentCreateOnly(t *testing.T, b storage.Bucket, prefix string) {
+	const writers = 8
+	for round := range 3 {
+		key := fmt.Sprintf("%srace/create-%d.json", prefix, round)
+		var mu sync.Mutex
+		var winners []string
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Go(func() {
+				body := fmt.Sprintf("writer %d", w)
+				_, err := b.Put(context.Background(), key, bytes.NewReader([]byte(body)), int64(len(body)), storage.PutOptions{
+					IfNoneMatch: true, Metadata: map[string]string{"writer": body},
+				})
+				switch {
+				case err == nil:
+					mu.Lock()
+					winners = append(winners, body)
+					mu.Unlock()
+				case !errors.Is(err, storage.ErrPreconditionFailed):
+					t.Errorf("create-only %s: %v, want nil or ErrPreconditionFailed", body, err)
+				}
+			})
+		}
+		wg.Wait()
+		if len(winners) != 1 {
+			t.Fatalf("round %d: %d create-only writers won (%q), want exactly 1", round, len(winners), winners)
+		}
+		head, err := b.Head(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, b, key); got != winners[0] || head.Metadata["writer"] != winners[0] {
+			t.Errorf("round %d: stored %q with metadata %v, want the winner's %q", round, got, head.Metadata, winners[0])
+		}
+	}
+}
+
+// testConcurrentIfMatch: read-modify-write with If-Match, retried on
+// ErrPreconditionFailed, loses no update however the writers interleave.
+func testConcurrentIfMatch(t *testing.T, b storage.Bucket, prefix string) {
+	const writers, each = 4, 10
+	ctx := context.Background()
+	key := prefix + "race/counter"
+	put(t, b, key, []byte("0"), storage.PutOptions{})
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for done := 0; done < each; {
+				rc, info, err := b.Get(ctx, key)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				raw, err := io.ReadAll(rc)
+				rc.Close()
+				var n int
+				if _, serr := fmt.Sscan(string(raw), &n); err != nil || serr != nil {
+					t.Errorf("counter read %q: %v %v", raw, err, serr)
+					return
+				}
+				next := []byte(fmt.Sprint(n + 1))
+				_, err = b.Put(ctx, key, bytes.NewReader(next), int64(len(next)), storage.PutOptions{IfMatch: info.ETag})
+				switch {
+				case err == nil:
+					done++
+				case !errors.Is(err, storage.ErrPreconditionFailed):
+					t.Errorf("If-Match put: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := read(t, b, key); got != fmt.Sprint(writers*each) {
+		t.Errorf("counter = %s after %d If-Match increments: updates were lost", got, writers*each)
 	}
 }
 
