@@ -73,6 +73,10 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		Metrics:  m,
 		Batches:  setup.Batches{Tracker: batch.New(rdb)},
 		RateWait: cfg.Worker.RateWait.D(),
+		MaxRetry: cfg.Worker.MaxRetry,
+		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
+		Requeuer:    asynq.NewClientFromRedisClient(rdb),
+		TaskTimeout: cfg.Worker.TaskTimeout.D(),
 	}
 	mux := asynq.NewServeMux()
 	mux.Use(awaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
