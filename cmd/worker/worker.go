@@ -66,14 +66,15 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		return nil, err
 	}
 	h := &tasks.Handler{
-		Store:    store,
-		Vendors:  vendors,
-		Routes:   cfg.Routes,
-		Log:      log,
-		Metrics:  m,
-		Batches:  setup.Batches{Tracker: batch.New(rdb)},
-		RateWait: cfg.Worker.RateWait.D(),
-		MaxRetry: cfg.Worker.MaxRetry,
+		Store:         store,
+		Vendors:       vendors,
+		Routes:        cfg.Routes,
+		Log:           log,
+		Metrics:       m,
+		Batches:       setup.Batches{Tracker: batch.New(rdb)},
+		RateWait:      cfg.Worker.RateWait.D(),
+		MaxRetry:      cfg.Worker.MaxRetry,
+		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
 		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
 		Requeuer:    asynq.NewClientFromRedisClient(rdb),
 		TaskTimeout: cfg.Worker.TaskTimeout.D(),

@@ -50,7 +50,8 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		if err != nil {
 			return nil, err
 		}
-		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D())}
+		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D()),
+			ratelimit.WithMaxRetryAfter(c.Worker.MaxRetryAfter.D())}
 		if m != nil {
 			opts = append(opts, ratelimit.WithMetrics(m))
 		}

@@ -179,3 +179,25 @@ func TestBadBatchIsAnInvalidTaskResult(t *testing.T) {
 		t.Errorf("vendor calls %d, batch counts %d; want 0 and 0", f.vendor.calls, bs.finished)
 	}
 }
+
+// TestVendorRetryAfterIsCapped: a 5xx or throttle asking for a year's wait
+// retries or requeues within worker.maxRetryAfter (default 5m), not a year.
+func TestVendorRetryAfterIsCapped(t *testing.T) {
+	year := 365 * 24 * time.Hour
+	unavailable := ocrerr.Transient(ocrerr.VendorUnavailable, "vendor answered 503").WithVendor("0500", 503)
+	unavailable.RetryAfter = year
+	var throttles []error
+	for i := 0; i <= throttleRetries; i++ {
+		throttles = append(throttles, ocrerr.Throttled("0025", 400, year))
+	}
+	for name, script := range map[string][]error{"5xx": {unavailable}, "throttle": throttles} {
+		f := newFixture(t, script...)
+		err := f.run(t, receiptTask, 0, 3)
+		if err == nil {
+			t.Fatalf("%s: no retry", name)
+		}
+		if d := RetryDelay(0, err, nil); d > 6*time.Minute {
+			t.Errorf("%s: retried after %v, want at most 5m (+jitter)", name, d)
+		}
+	}
+}

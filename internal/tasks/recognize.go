@@ -51,6 +51,9 @@ type Handler struct {
 	Batches  Batches // optional
 	RateWait time.Duration
 	Now      func() time.Time
+	// MaxRetryAfter caps a vendor's Retry-After (worker.maxRetryAfter;
+	// default 5m).
+	MaxRetryAfter time.Duration
 	// MaxRetry is the retry budget (worker.maxRetry): failed tries after
 	// which a transient failure is final. 0: the task's asynq MaxRetry.
 	MaxRetry int
