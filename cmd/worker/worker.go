@@ -75,6 +75,8 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		RateWait:      cfg.Worker.RateWait.D(),
 		MaxRetry:      cfg.Worker.MaxRetry,
 		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
+		UnknownGrace:  cfg.Worker.UnknownGrace.D(),
+		Sightings:     setup.Sightings{RDB: rdb, Grace: cfg.Worker.UnknownGrace.D()},
 		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
 		Requeuer:    asynq.NewClientFromRedisClient(rdb),
 		TaskTimeout: cfg.Worker.TaskTimeout.D(),

@@ -54,6 +54,11 @@ type Handler struct {
 	// MaxRetryAfter caps a vendor's Retry-After (worker.maxRetryAfter;
 	// default 5m).
 	MaxRetryAfter time.Duration
+	// UnknownGrace: how long a task naming an unknown vendor, document type
+	// or payload version is handed back before it fails (grace.go); 0 or no
+	// Sightings: it fails at once.
+	UnknownGrace time.Duration
+	Sightings    Sightings
 	// MaxRetry is the retry budget (worker.maxRetry): failed tries after
 	// which a transient failure is final. 0: the task's asynq MaxRetry.
 	MaxRetry int
@@ -113,7 +118,12 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
 		j := h.newJob(p, log, failures, h.budget(asynqMax))
-		err = h.finish(ctx, j, ocrerr.Permanent(ocrerr.InvalidTask, "%v", err))
+		invalid := ocrerr.Permanent(ocrerr.InvalidTask, "%v", err)
+		if p.V > PayloadVersion {
+			err = h.unknownOrFail(ctx, j, invalid, fmt.Sprintf("payload version %d", p.V))
+		} else {
+			err = h.finish(ctx, j, invalid)
+		}
 		return h.keepAlive(ctx, t, retried, asynqMax, failures, err)
 	}
 	j := h.newJob(p, log, failures, h.budget(asynqMax))
@@ -187,10 +197,14 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 
 	if !result.KnownType(j.p.Type) {
-		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.p.Type))
+		return h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.p.Type),
+			"document type "+j.p.Type)
 	}
 	v, oerr := h.vendorFor(j.p)
 	if oerr != nil {
+		if oerr.Code == ocrerr.UnknownVendor {
+			return h.unknownOrFail(ctx, j, oerr, "vendor or route")
+		}
 		return h.finish(ctx, j, oerr)
 	}
 	j.vendor = v
