@@ -67,6 +67,11 @@ func (h *Handler) budget(asynqMax int) int {
 // by asynq for having reached the task's MaxRetry: such a task is handed
 // back as a fresh one (see the top of this file). err is the run's outcome.
 func (h *Handler) keepAlive(ctx context.Context, t *asynq.Task, retried, asynqMax, failures int, err error) error {
+	var rq *requeue
+	if errors.As(err, &rq) {
+		id, _ := asynq.GetTaskID(ctx)
+		h.Log.Debug().Str("task", id).Str("reason", rq.reason).Dur("after", rq.after).Msg("task handed back to the queue")
+	}
 	if err == nil || retried < asynqMax || ctx.Err() != nil ||
 		errors.Is(err, asynq.SkipRetry) || errors.Is(err, asynq.RevokeTask) {
 		return err
