@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -199,5 +200,12 @@ func TestVendorRetryAfterIsCapped(t *testing.T) {
 		if d := RetryDelay(0, err, nil); d > 6*time.Minute {
 			t.Errorf("%s: retried after %v, want at most 5m (+jitter)", name, d)
 		}
+	}
+}
+
+// The safety net must stay out of reach of any budget the config accepts.
+func TestRetryCeilingAboveEveryBudget(t *testing.T) {
+	if RetryCeiling <= config.MaxRetryLimit {
+		t.Fatalf("RetryCeiling %d <= config.MaxRetryLimit %d", RetryCeiling, config.MaxRetryLimit)
 	}
 }
