@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -437,5 +439,73 @@ func TestFaultThrottleBursts(t *testing.T) {
 	}
 	if calls.calls["document/receipt 0025"] == 0 {
 		t.Errorf("the emulator never throttled: the test proves nothing (%s)", calls)
+	}
+}
+
+// TestFaultRetryBudgetWithRateWaits (issue 10 item 1): maxRetry 1, every
+// other document answered 5xx once (EMULATOR:FLAKY), and a rate limit so
+// tight that most tasks are handed back for want of a slot. A flaky
+// document has used its whole budget after its 5xx; its later requeues
+// used to make asynq archive it without a result (4-7 of 12 lost). Every
+// document ends with exactly one correct result, attempts counts failed
+// tries only, and the batch completes. Tasks enqueued the old way (asynq
+// MaxRetry = the budget, as producers before this fix did) also finish.
+func TestFaultRetryBudgetWithRateWaits(t *testing.T) {
+	const n, old = 16, 4
+	s := newStack(t, stack.Options{
+		EmulatorArgs: []string{"--latency", "20ms"},
+		Config:       faultConfig{RPS: 4, Burst: 1, Concurrency: 4, Workers: 8, MaxRetry: 1, RateWait: "300ms"}.String(),
+	})
+	in, out := bucket(t, s, "inbox"), bucket(t, s, "outbox")
+	images := map[string][]byte{}
+	for i := 0; i < n+old; i++ {
+		var marker []byte
+		if i%2 == 0 {
+			marker = emulator.MarkerFlaky
+		}
+		key := fmt.Sprintf("docs/%04d.png", i)
+		if i >= n {
+			key = fmt.Sprintf("olddocs/%04d.png", i)
+		}
+		images[key] = testimages.PNG(int64(2000+i), 12, 12, marker)
+		put(t, in, key, images[key])
+	}
+	startWorkers(t, s, 2, "--log-level", "debug")
+	enqueueDocs(t, s, "budget", n)
+	client := asynq.NewClient(asynq.RedisClientOpt{Addr: s.Redis.Addr})
+	defer client.Close()
+	for k := range images {
+		if strings.HasPrefix(k, "olddocs/") {
+			b, _ := json.Marshal(tasks.Recognize{V: tasks.PayloadVersion, Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"})
+			p := tasks.Recognize{Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"}
+			if _, err := client.Enqueue(asynq.NewTask(tasks.TypeRecognize, b), asynq.TaskID(p.TaskID()), asynq.MaxRetry(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitResults(t, out, "r/", n+old, 2*time.Minute)
+	results, calls := checkBatch(t, s, out, "r/", images, 2)
+	for k, r := range results {
+		want := 1
+		if bytes.Contains(images[k], emulator.MarkerFlaky) {
+			want = 2
+		}
+		if r.Attempts != want || calls.perDoc[k] != want {
+			t.Errorf("%s: attempts %d, vendor calls %d; want %d (a requeue is not an attempt)", k, r.Attempts, calls.perDoc[k], want)
+		}
+	}
+	if calls.calls["document/receipt 0500"] == 0 {
+		t.Errorf("no 5xx was answered: the test proves nothing (%s)", calls)
+	}
+	logs, err := s.Logs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs, "no vendor slot") {
+		t.Error("no task waited in vain for a rate slot: the limit was not tight enough to prove anything")
+	}
+	st := producer(t, s, 0, "status", "budget")
+	if !strings.Contains(st, fmt.Sprintf("succeeded %d", n)) || !strings.Contains(st, "done") {
+		t.Errorf("batch status: %q", st)
 	}
 }

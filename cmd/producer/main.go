@@ -26,7 +26,7 @@ Usage:
                    [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
   producer status BATCH [--follow]     counts, percent and rate of a batch
   producer batches                     the most recent batches
-  producer resume VENDOR               resume calls to a halted vendor (quota, credentials)
+  producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
   producer halt VENDOR [--for 1h]      stop calls to a vendor from every worker
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object

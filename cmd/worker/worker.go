@@ -66,13 +66,20 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		return nil, err
 	}
 	h := &tasks.Handler{
-		Store:    store,
-		Vendors:  vendors,
-		Routes:   cfg.Routes,
-		Log:      log,
-		Metrics:  m,
-		Batches:  setup.Batches{Tracker: batch.New(rdb)},
-		RateWait: cfg.Worker.RateWait.D(),
+		Store:         store,
+		Vendors:       vendors,
+		Routes:        cfg.Routes,
+		Log:           log,
+		Metrics:       m,
+		Batches:       setup.Batches{Tracker: batch.New(rdb)},
+		RateWait:      cfg.Worker.RateWait.D(),
+		MaxRetry:      cfg.Worker.MaxRetry,
+		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
+		UnknownGrace:  cfg.Worker.UnknownGrace.D(),
+		Sightings:     setup.Sightings{RDB: rdb, Grace: cfg.Worker.UnknownGrace.D()},
+		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
+		Requeuer:    asynq.NewClientFromRedisClient(rdb),
+		TaskTimeout: cfg.Worker.TaskTimeout.D(),
 	}
 	mux := asynq.NewServeMux()
 	mux.Use(awaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease

@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -104,7 +105,18 @@ type Worker struct {
 	TaskTimeout Duration `yaml:"taskTimeout"`
 	// MetricsAddr serves /metrics, /healthz and /readyz; "" turns it off.
 	MetricsAddr string `yaml:"metricsAddr"`
+	// MaxRetryAfter caps a vendor's Retry-After (a throttle's shared wait and
+	// a retry's delay), so one answer cannot stall every worker. Default 5m.
+	MaxRetryAfter Duration `yaml:"maxRetryAfter"`
+	// UnknownGrace: a task naming a vendor, document type or payload version
+	// this worker does not know is handed back for this long (another worker
+	// of a rolling deploy may know it) before it fails. Default 10m.
+	UnknownGrace Duration `yaml:"unknownGrace"`
 }
+
+// MaxRetryLimit is the largest worker.maxRetry: tasks are enqueued with an
+// asynq MaxRetry above it (tasks.RetryCeiling), which must stay out of reach.
+const MaxRetryLimit = 50
 
 // Schedule is a scheduled backfill: scan Source and enqueue what has no result.
 type Schedule struct {
@@ -246,6 +258,12 @@ func (c *Config) setDefaults() {
 	if w.TaskTimeout == 0 {
 		w.TaskTimeout = Duration(5 * time.Minute)
 	}
+	if w.MaxRetryAfter == 0 {
+		w.MaxRetryAfter = Duration(5 * time.Minute)
+	}
+	if w.UnknownGrace == 0 {
+		w.UnknownGrace = Duration(10 * time.Minute)
+	}
 	for _, v := range c.Vendors {
 		if v == nil {
 			continue
@@ -370,6 +388,15 @@ func (c *Config) validate() error {
 			return &Error{Key: "worker.queues." + q, Msg: "priority must be > 0"}
 		}
 	}
+	if w.MaxRetry < 0 || w.MaxRetry > MaxRetryLimit {
+		return &Error{Key: "worker.maxRetry", Msg: fmt.Sprintf("%d: want 0 to %d", w.MaxRetry, MaxRetryLimit)}
+	}
+	if w.MaxRetryAfter < 0 {
+		return &Error{Key: "worker.maxRetryAfter", Msg: "must be > 0"}
+	}
+	if w.UnknownGrace < 0 {
+		return &Error{Key: "worker.unknownGrace", Msg: "must be >= 0"}
+	}
 	for i, s := range c.Schedules {
 		k := fmt.Sprintf("schedules[%d]", i)
 		switch {
@@ -383,6 +410,11 @@ func (c *Config) validate() error {
 			return &Error{Key: k + ".type", Msg: fmt.Sprintf("unknown document type %q", s.Type)}
 		case s.Out == "":
 			return &Error{Key: k + ".out", Msg: "missing"}
+		}
+		// Each slot's batch id is <name>-<YYYYMMDDTHHMM>; a name that makes a
+		// bad id would fail every slot at run time instead.
+		if err := batch.CheckID(ScheduleBatch(s.Name, time.Time{})); s.Name != "" && err != nil {
+			return &Error{Key: k + ".name", Msg: fmt.Sprintf("%q: want 1-115 of [A-Za-z0-9._-], starting with a letter or digit (it names the batch)", s.Name)}
 		}
 		// Checked here, not when the scheduler starts, so a typo fails every
 		// command that reads the file instead of silently never firing.
@@ -404,6 +436,15 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// ScheduleBatch is the batch id of a schedule's slot: <name>-<YYYYMMDDTHHMM>
+// (name "backfill" when empty).
+func ScheduleBatch(name string, slot time.Time) string {
+	if name == "" {
+		name = "backfill"
+	}
+	return name + "-" + slot.UTC().Format("20060102T1504")
 }
 
 // ValidateSecrets checks what only a worker needs: each vendor's credentials.

@@ -92,6 +92,10 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"route to unknown vendor", "redis: {url: redis://x}\nroutes: {receipt: nope}\n", "routes.receipt"},
 		{"route unknown type", "redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: http://x}\nroutes: {recipe: c}\n", "routes.recipe"},
 		{"route vendor cannot read type", "redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: http://x}\nroutes: {receipt: n}\n", "routes.receipt"},
+		{"negative maxRetry", "redis: {url: redis://x}\nworker: {maxRetry: -1}\n", "worker.maxRetry"},
+		{"huge maxRetry", "redis: {url: redis://x}\nworker: {maxRetry: 1000}\n", "worker.maxRetry"},
+		{"negative maxRetryAfter", "redis: {url: redis://x}\nworker: {maxRetryAfter: -1s}\n", "worker.maxRetryAfter"},
+		{"negative unknownGrace", "redis: {url: redis://x}\nworker: {unknownGrace: -1s}\n", "worker.unknownGrace"},
 		{"schedule missing cron", "redis: {url: redis://x}\nschedules:\n  - {source: s3://a/, type: receipt, out: s3://b/}\n", "schedules[0].cron"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,5 +155,23 @@ func TestEnvValueKeepsStringType(t *testing.T) {
 	}
 	if c.Vendors["c"].Secret != "12345" {
 		t.Errorf("secret = %q", c.Vendors["c"].Secret)
+	}
+}
+
+func TestWorkerRetryDefaults(t *testing.T) {
+	c, err := Parse([]byte("redis: {url: redis://x}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := c.Worker
+	if w.MaxRetry != 8 || w.MaxRetryAfter.D() != 5*time.Minute || w.UnknownGrace.D() != 10*time.Minute {
+		t.Errorf("defaults: maxRetry %d maxRetryAfter %v unknownGrace %v", w.MaxRetry, w.MaxRetryAfter.D(), w.UnknownGrace.D())
+	}
+	c, err = Parse([]byte("redis: {url: redis://x}\nworker: {maxRetryAfter: 30s, unknownGrace: 1m}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Worker.MaxRetryAfter.D() != 30*time.Second || c.Worker.UnknownGrace.D() != time.Minute {
+		t.Errorf("set: %+v", c.Worker)
 	}
 }

@@ -27,6 +27,10 @@ func TestScheduleValidation(t *testing.T) {
 		{"type without route", `{cron: "@daily", source: s3://a/p/, type: passport, out: s3://b/}`, "schedules[0].type"},
 		{"vendor unknown", `{cron: "@daily", source: s3://a/p/, type: receipt, vendor: nope, out: s3://b/}`, "schedules[0].vendor"},
 		{"vendor cannot read type", `{cron: "@daily", source: s3://a/p/, type: receipt, vendor: nhn, out: s3://b/}`, "schedules[0].vendor"},
+		// The name becomes the batch id <name>-<YYYYMMDDTHHMM>, which batch.CheckID must accept.
+		{"name with a space", `{name: nightly receipts, cron: "@daily", source: s3://a/p/, type: receipt, out: s3://b/}`, "schedules[0].name"},
+		{"name with a slash", `{name: a/b, cron: "@daily", source: s3://a/p/, type: receipt, out: s3://b/}`, "schedules[0].name"},
+		{"name too long", `{name: ` + strings.Repeat("n", 120) + `, cron: "@daily", source: s3://a/p/, type: receipt, out: s3://b/}`, "schedules[0].name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(scheduleBase + "  - " + tc.entry + "\n"))

@@ -248,7 +248,9 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item,
 	if err != nil {
 		return false, err
 	}
-	opts := []asynq.Option{asynq.MaxRetry(e.Config.Worker.MaxRetry), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
+	// The worker counts the retry budget (worker.maxRetry) itself; asynq's
+	// MaxRetry is only a safety net (internal/tasks/budget.go).
+	opts := []asynq.Option{asynq.MaxRetry(tasks.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
 	if o.Queue != "" {
 		opts = append(opts, asynq.Queue(o.Queue))
 	}

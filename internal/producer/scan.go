@@ -7,6 +7,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
@@ -23,6 +24,12 @@ func (h *ScanHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	var s tasks.Scan
 	if err := json.Unmarshal(t.Payload(), &s); err != nil || s.V != tasks.PayloadVersion {
 		return fmt.Errorf("%w: unreadable scan payload (version %d): %v", asynq.SkipRetry, s.V, err)
+	}
+	if s.Batch != "" {
+		if err := batch.CheckID(s.Batch); err != nil {
+			// No task of it could be counted: archive the scan, enqueue nothing.
+			return fmt.Errorf("%w: scan payload: %v", asynq.SkipRetry, err)
+		}
 	}
 	o := Options{Defaults: Defaults{Type: s.Type, Vendor: s.Vendor, Out: s.Out, Batch: s.Batch}, Queue: s.Queue}
 	sum, err := h.Enqueuer.Run(ctx, []string{s.Source}, o)

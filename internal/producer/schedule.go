@@ -112,11 +112,7 @@ func (s *Scheduler) loop(ctx context.Context, sc config.Schedule, p cron.Schedul
 
 // EnqueueSlot enqueues the scan of one schedule slot (once across replicas).
 func (s *Scheduler) EnqueueSlot(ctx context.Context, sc config.Schedule, slot time.Time) error {
-	batch := sc.Name
-	if batch == "" {
-		batch = "backfill"
-	}
-	batch = fmt.Sprintf("%s-%s", batch, slot.UTC().Format("20060102T1504"))
+	batch := config.ScheduleBatch(sc.Name, slot)
 	task, err := tasks.NewScanTask(tasks.Scan{Source: sc.Source, Type: sc.Type, Vendor: sc.Vendor, Out: sc.Out,
 		Queue: sc.Queue, Batch: batch}, slot.UTC().Format(time.RFC3339))
 	if err != nil {

@@ -68,13 +68,20 @@ func (g *Gate) Halt(ctx context.Context, vendor string, reason ocrerr.Code, unti
 	return nil
 }
 
-// Resume lifts a halt at once; it reports whether vendor was halted.
-// Waiting workers notice within the halt poll interval.
+// Resume lifts a halt and the vendor's shared Retry-After wait at once; it
+// reports whether vendor was halted. Waiting workers notice within the halt
+// poll interval.
 func (g *Gate) Resume(ctx context.Context, vendor string) (bool, error) {
-	n, err := g.rdb.Del(ctx, haltKey(g.o.prefix, vendor)).Result()
+	var halt *redis.IntCmd
+	_, err := g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		halt = p.Del(ctx, haltKey(g.o.prefix, vendor))
+		p.Del(ctx, notBeforeKey(g.o.prefix, vendor))
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("ratelimit: resume %s: %w", vendor, err)
 	}
+	n := halt.Val()
 	if n > 0 {
 		g.o.log.Info().Str("vendor", vendor).Msg("vendor resumed")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -224,7 +225,7 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 		st.Halt = &h
 	}
 	if nbMs, err := strconv.ParseInt(nbCmd.Val(), 10, 64); err == nil && nbMs > now {
-		st.RetryAfter = time.Duration(nbMs-now) * time.Millisecond
+		st.RetryAfter = min(time.Duration(min(nbMs-now, math.MaxInt64/int64(time.Millisecond)))*time.Millisecond, l.o.maxWait)
 	}
 	vals := adaptCmd.Val()
 	f, _ := strconv.ParseFloat(stringOf(vals, 0), 64)
@@ -248,7 +249,9 @@ func stringOf(vals []any, i int) string {
 // down (at most one decrease per cooldown, however many workers report the
 // same overload) and, if the vendor gave a Retry-After, waits that long
 // before its next call. The rate then recovers by itself.
+// retryAfter is capped (WithMaxRetryAfter).
 func (l *Limiter) Throttled(ctx context.Context, retryAfter time.Duration) error {
+	retryAfter = min(retryAfter, l.o.maxWait)
 	a := l.o.adaptive
 	res, err := throttleScript.Run(ctx, l.rdb,
 		[]string{adaptKey(l.o.prefix, l.vendor), notBeforeKey(l.o.prefix, l.vendor)},

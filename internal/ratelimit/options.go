@@ -36,7 +36,12 @@ type options struct {
 	haltPollMin time.Duration
 	haltPollMax time.Duration
 	haltFor     time.Duration
+	maxWait     time.Duration // cap of a vendor's Retry-After
 }
+
+// DefaultMaxRetryAfter caps a vendor's Retry-After unless [WithMaxRetryAfter]
+// says otherwise (worker.maxRetryAfter).
+const DefaultMaxRetryAfter = 5 * time.Minute
 
 func buildOptions(opts []Option) options {
 	o := options{
@@ -46,6 +51,7 @@ func buildOptions(opts []Option) options {
 		haltPollMin: 250 * time.Millisecond,
 		haltPollMax: 5 * time.Second,
 		haltFor:     30 * time.Minute,
+		maxWait:     DefaultMaxRetryAfter,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -91,6 +97,18 @@ func WithHaltPoll(min, max time.Duration) Option {
 		}
 		if max >= o.haltPollMin {
 			o.haltPollMax = max
+		}
+	}
+}
+
+// WithMaxRetryAfter caps the wait a vendor's Retry-After imposes on every
+// process (default DefaultMaxRetryAfter): a Retry-After of a year, or one
+// that overflowed, must not stall every worker. The cap also bounds a
+// longer wait already stored in Redis (by a worker with another cap).
+func WithMaxRetryAfter(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.maxWait = d
 		}
 	}
 }

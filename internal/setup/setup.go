@@ -50,7 +50,8 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		if err != nil {
 			return nil, err
 		}
-		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D())}
+		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D()),
+			ratelimit.WithMaxRetryAfter(c.Worker.MaxRetryAfter.D())}
 		if m != nil {
 			opts = append(opts, ratelimit.WithMetrics(m))
 		}
@@ -140,4 +141,27 @@ func Ready(ctx context.Context, rdb redis.UniversalClient, store storage.Store) 
 		return fmt.Errorf("storage: %w", err)
 	}
 	return nil
+}
+
+// Sightings records on Redis when a task was first met by a worker that
+// could not read it (tasks.Sightings), so worker.unknownGrace counts from
+// that moment on every worker and across restarts. One key per task ID
+// (a hash, never an object key), expiring after twice the grace.
+type Sightings struct {
+	RDB   redis.UniversalClient
+	Grace time.Duration
+}
+
+// FirstSeen implements tasks.Sightings.
+func (s Sightings) FirstSeen(ctx context.Context, id string, now time.Time) (time.Time, error) {
+	key := "ocr:unknown:{" + id + "}"
+	set, err := s.RDB.SetNX(ctx, key, now.UnixMilli(), 2*s.Grace).Result()
+	if err != nil || set {
+		return now, err
+	}
+	ms, err := s.RDB.Get(ctx, key).Int64()
+	if err != nil {
+		return now, err
+	}
+	return time.UnixMilli(ms), nil
 }

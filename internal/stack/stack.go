@@ -179,6 +179,7 @@ worker:
   maxRetry: 3
   shutdownTimeout: 10s
   maxImageBytes: 2097152
+  unknownGrace: 2s # one config for every process: no other worker to wait for
 `
 
 // WriteConfig writes the config file with the stack's addresses filled in.

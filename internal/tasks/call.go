@@ -25,6 +25,11 @@ func (h *Handler) call(ctx context.Context, j *job, req *vendors.Request) (*vend
 	for try := 0; ; try++ {
 		resp, err := h.callOnce(ctx, j, gate, req)
 		e, ok := ocrerr.As(err)
+		if ok {
+			// A vendor's Retry-After of a year must not park the task (or,
+			// through the gate, every worker) for a year.
+			e.RetryAfter = min(e.RetryAfter, h.maxRetryAfter())
+		}
 		if !ok || !e.Throttle {
 			return resp, err
 		}
@@ -92,6 +97,13 @@ func (h *Handler) haltedRequeue(ctx context.Context, v *Vendor) error {
 		wait = min(time.Until(until), wait)
 	}
 	return &requeue{after: max(wait, time.Second), reason: "vendor " + v.Name + " is halted"}
+}
+
+func (h *Handler) maxRetryAfter() time.Duration {
+	if h.MaxRetryAfter <= 0 {
+		return 5 * time.Minute
+	}
+	return h.MaxRetryAfter
 }
 
 func (h *Handler) rateWait() time.Duration {

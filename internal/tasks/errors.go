@@ -30,7 +30,9 @@ func IsFailure(err error) bool {
 // RetryDelay is the asynq Config.RetryDelayFunc of the worker: a requeue
 // waits what it asked for; a transient failure backs off exponentially
 // (1s, 2s, 4s ... capped at 5m) with jitter, or what the vendor asked for.
-func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
+// n is asynq's count of failed tries, plus those a handed-back task carries.
+func RetryDelay(n int, err error, t *asynq.Task) time.Duration {
+	n += carriedFailures(t)
 	var r *requeue
 	if errors.As(err, &r) {
 		return jitter(r.after)

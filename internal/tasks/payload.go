@@ -11,6 +11,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -72,6 +73,11 @@ func (p *Recognize) Validate() error {
 		f, err := storage.ParseURI(p.Face)
 		if err != nil || f.IsPrefix() {
 			return fmt.Errorf("face-compare needs a face image object, got %q", p.Face)
+		}
+	}
+	if p.Batch != "" {
+		if err := batch.CheckID(p.Batch); err != nil {
+			return err
 		}
 	}
 	return nil

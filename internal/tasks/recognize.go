@@ -51,6 +51,21 @@ type Handler struct {
 	Batches  Batches // optional
 	RateWait time.Duration
 	Now      func() time.Time
+	// MaxRetryAfter caps a vendor's Retry-After (worker.maxRetryAfter;
+	// default 5m).
+	MaxRetryAfter time.Duration
+	// UnknownGrace: how long a task naming an unknown vendor, document type
+	// or payload version is handed back before it fails (grace.go); 0 or no
+	// Sightings: it fails at once.
+	UnknownGrace time.Duration
+	Sightings    Sightings
+	// MaxRetry is the retry budget (worker.maxRetry): failed tries after
+	// which a transient failure is final. 0: the task's asynq MaxRetry.
+	MaxRetry int
+	// Requeuer hands back a task on asynq's last try (budget.go); nil: not
+	// done. TaskTimeout is the asynq timeout of a handed-back task.
+	Requeuer    Enqueuer
+	TaskTimeout time.Duration
 }
 
 func (h *Handler) metrics() Metrics {
@@ -90,7 +105,8 @@ type job struct {
 func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	id, _ := asynq.GetTaskID(ctx)
 	retried, _ := asynq.GetRetryCount(ctx)
-	maxRetry, _ := asynq.GetMaxRetry(ctx)
+	asynqMax, _ := asynq.GetMaxRetry(ctx)
+	failures := retried + carriedFailures(t)
 	log := h.Log.With().Str("task", id).Logger()
 
 	p, err := decodeRecognize(t.Payload())
@@ -101,11 +117,17 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 			log.Error().Err(err).Msg("unreadable task payload: archived")
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		j := h.newJob(p, log, retried, maxRetry)
-		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.InvalidTask, "%v", err))
+		j := h.newJob(p, log, failures, h.budget(asynqMax))
+		invalid := ocrerr.Permanent(ocrerr.InvalidTask, "%v", err)
+		if p.V > PayloadVersion {
+			err = h.unknownOrFail(ctx, j, invalid, fmt.Sprintf("payload version %d", p.V))
+		} else {
+			err = h.finish(ctx, j, invalid)
+		}
+		return h.keepAlive(ctx, t, retried, asynqMax, failures, err)
 	}
-	j := h.newJob(p, log, retried, maxRetry)
-	return h.run(ctx, j)
+	j := h.newJob(p, log, failures, h.budget(asynqMax))
+	return h.keepAlive(ctx, t, retried, asynqMax, failures, h.run(ctx, j))
 }
 
 func canWrite(p Recognize) bool {
@@ -117,8 +139,9 @@ func canWrite(p Recognize) bool {
 	return err == nil
 }
 
-func (h *Handler) newJob(p Recognize, log zerolog.Logger, retried, maxRetry int) *job {
-	j := &job{p: p, log: log, attempt: retried + 1, lastTry: retried >= maxRetry, started: h.now()}
+// newJob starts a run after `failures` failed tries, of a budget of maxRetry.
+func (h *Handler) newJob(p Recognize, log zerolog.Logger, failures, maxRetry int) *job {
+	j := &job{p: p, log: log, attempt: failures + 1, lastTry: failures >= maxRetry, started: h.now()}
 	j.src, _ = storage.ParseURI(p.Source)
 	j.out, _ = OutPrefix(p.Out)
 	j.resultKey = ResultKey(j.out, j.src.Key)
@@ -174,10 +197,14 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 
 	if !result.KnownType(j.p.Type) {
-		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.p.Type))
+		return h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.p.Type),
+			"document type "+j.p.Type)
 	}
 	v, oerr := h.vendorFor(j.p)
 	if oerr != nil {
+		if oerr.Code == ocrerr.UnknownVendor {
+			return h.unknownOrFail(ctx, j, oerr, "vendor or route")
+		}
 		return h.finish(ctx, j, oerr)
 	}
 	j.vendor = v
@@ -254,10 +281,10 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 		}
 		e := ocrerr.Classify(err)
 		if e.Code == ocrerr.StorageUnavailable {
-			// Storage trouble is never the document's fault: keep retrying
-			// (asynq archives after the budget, so nothing is lost).
+			// Storage trouble is never the document's fault: keep retrying,
+			// then archive (nothing is lost).
 			j.log.Warn().Err(e).Int("attempt", j.attempt).Msg("storage unavailable")
-			return e
+			return lastTryErr(j, e)
 		}
 		if e.Retryable && !j.lastTry {
 			j.log.Warn().Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).Int("attempt", j.attempt).Msg("transient failure: will retry")
@@ -277,7 +304,7 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 	j.res.DurationMs = done.Sub(j.started).Milliseconds()
 	if werr := h.writeResult(ctx, j); werr != nil {
 		j.log.Warn().Err(werr).Msg("result write failed: will retry")
-		return werr
+		return lastTryErr(j, werr)
 	}
 	code := ""
 	if j.res.Error != nil {

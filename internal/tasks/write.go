@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -81,8 +82,8 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 // written, so the next run costs no vendor call and only counts it, once.
 // Without this a Redis outage left batches "running" forever.
 func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) error {
-	if h.Batches == nil || j.p.Batch == "" {
-		return nil
+	if h.Batches == nil || j.p.Batch == "" || batch.CheckID(j.p.Batch) != nil {
+		return nil // no batch, or one that cannot exist (the result says invalid_task)
 	}
 	done, err := h.Batches.Finish(ctx, j.p.Batch, j.p.Source, status, code)
 	if err != nil {

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
 
 // errorBody is CLOVA's error answer: {"code","message","path","traceId","timestamp"}.
@@ -44,7 +44,7 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 	if desc == "" {
 		desc = "request refused"
 	}
-	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter := vendors.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	var e *ocrerr.Error
 	switch {
 	case code == "0025" || status == http.StatusTooManyRequests:
@@ -62,20 +62,6 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 		e = ocrerr.Permanent(ocrerr.VendorRejected, "CLOVA OCR: %s", desc)
 	}
 	return e.WithVendor(code, status)
-}
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // transportError classifies a failure to get an answer: network errors and

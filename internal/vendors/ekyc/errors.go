@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
 
 // eKYC error codes. The Document and Face Compare pages point to a common
@@ -58,7 +58,7 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 	switch {
 	case code == codeRateLimited, gateway && (code == gatewayThrottleLimited || code == gatewayRateLimited),
 		status == http.StatusTooManyRequests && !(gateway && code == gatewayQuotaExceeded):
-		return ocrerr.Throttled(code, status, retryAfter(h))
+		return ocrerr.Throttled(code, status, vendors.ParseRetryAfter(h.Get("Retry-After"), time.Now()))
 	case code == codeQuotaReached, gateway && code == gatewayQuotaExceeded:
 		e := ocrerr.Permanent(ocrerr.QuotaExhausted, "eKYC call quota used up%s", msg).WithVendor(code, status)
 		e.Halt = true
@@ -75,7 +75,7 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 		return ocrerr.Permanent(ocrerr.UnsupportedFormat, "eKYC refused the image format%s", msg).WithVendor(code, status)
 	case status >= 500:
 		e := ocrerr.Transient(ocrerr.VendorUnavailable, "eKYC server error%s", msg).WithVendor(code, status)
-		e.RetryAfter = retryAfter(h)
+		e.RetryAfter = vendors.ParseRetryAfter(h.Get("Retry-After"), time.Now())
 		return e
 	default:
 		return ocrerr.Permanent(ocrerr.VendorRejected, "eKYC rejected the request%s", msg).WithVendor(code, status)
@@ -99,23 +99,6 @@ func safeMessage(m string) string {
 		return ": " + s
 	}
 	return ""
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date.
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // stripURL drops the request URL from transport errors: the invoke URL

@@ -318,7 +318,7 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 	if err != nil {
 		return nil, nil, transportError(err)
 	}
-	retryAfter := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter := vendors.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	var body struct {
 		Header *header         `json:"header"`
 		Result json.RawMessage `json:"result"`

@@ -142,21 +142,6 @@ func invalidResponse(status int, what string) *ocrerr.Error {
 	return ocrerr.Transient(ocrerr.InvalidResponse, "unreadable vendor answer: %s", what).WithVendor("", status)
 }
 
-// parseRetryAfter reads Retry-After as seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
 // safeMessage returns m if it is a short identifier-like vendor message
 // ("INVALID_KEY_VERSION", "Service is not enabled."), else "".
 func safeMessage(m string) string {
