@@ -17,8 +17,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/dashboard"
@@ -131,7 +129,7 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly
 	} else {
-		redisOpt, err := asynq.ParseRedisURI(f.redisURL)
+		redisOpt, err := setup.ParseRedisURL(f.redisURL)
 		if err != nil {
 			return o, closeFn, fmt.Errorf("--redis-url: %w", err)
 		}

@@ -76,3 +76,20 @@ func globals(config string) (g cli.Globals) {
 	g.Config = config
 	return g
 }
+
+// A --redis-url that does not parse is refused without its password in
+// the log.
+func TestBadRedisURLLogsNoPassword(t *testing.T) {
+	t.Setenv("OCR_CONFIG", "")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"--redis-url", "redis://:pa55-w0rd-x@redis:notaport/0"}, &stdout, &stderr)
+	if code == 0 {
+		t.Fatal("started with an unparsable Redis URL")
+	}
+	if strings.Contains(stderr.String(), "pa55-w0rd-x") {
+		t.Errorf("the password is in the log: %s", stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "invalid port") {
+		t.Errorf("the log does not say what is wrong: %s", stderr.String())
+	}
+}

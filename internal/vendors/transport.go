@@ -47,3 +47,25 @@ func RedirectError(status int) *ocrerr.Error {
 	return ocrerr.Permanent(ocrerr.VendorRedirect, "vendor answered HTTP %d (a redirect); redirects are never followed", status).
 		WithVendor("", status)
 }
+
+// OtherCode replaces a vendor code that is not of a documented shape.
+const OtherCode = "other"
+
+// DocumentedCode returns code when it has the documented shape, exactly
+// digits ASCII digits (CLOVA "0025", its API Gateway "420"), "" when the
+// vendor gave none, else OtherCode. Vendor codes reach logs, results and
+// Redis, so an answer that echoes a value there must not carry it along.
+func DocumentedCode(code string, digits int) string {
+	if code == "" {
+		return ""
+	}
+	if len(code) != digits {
+		return OtherCode
+	}
+	for i := 0; i < len(code); i++ {
+		if code[i] < '0' || code[i] > '9' {
+			return OtherCode
+		}
+	}
+	return code
+}

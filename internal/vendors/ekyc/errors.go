@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
 
 // eKYC error codes. The Document and Face Compare pages point to a common
@@ -49,10 +50,12 @@ type errorAnswer struct {
 func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 	var a errorAnswer
 	_ = json.Unmarshal(body, &a)
-	code, msg := a.Code, a.Message
+	// Only documented shapes are copied: four digits in the CLOVA body,
+	// three in the gateway's errorCode.
+	code, msg := vendors.DocumentedCode(a.Code, 4), a.Message
 	gateway := false
 	if code == "" && a.Error != nil {
-		code, msg, gateway = a.Error.ErrorCode, a.Error.Message, true
+		code, msg, gateway = vendors.DocumentedCode(a.Error.ErrorCode, 3), a.Error.Message, true
 	}
 	msg = safeMessage(msg)
 	switch {
