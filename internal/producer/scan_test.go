@@ -20,7 +20,9 @@ import (
 // the prefix.
 type failingList struct{ storage.Store }
 
-func (f failingList) Bucket(name string) storage.Bucket { return failingBucket{f.Store.Bucket(name), name} }
+func (f failingList) Bucket(name string) storage.Bucket {
+	return failingBucket{f.Store.Bucket(name), name}
+}
 
 type failingBucket struct {
 	storage.Bucket
