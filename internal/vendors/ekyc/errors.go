@@ -86,11 +86,15 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 }
 
 // safeMessage keeps a short, printable-ASCII vendor message for our error
-// text. Vendor error messages describe the request's shape, never its
-// content, but the cap keeps a misbehaving answer from flooding logs.
+// text. Vendor error messages describe the request's shape; one holding a
+// digit may echo a value from the document (a number), so it is dropped
+// whole. The cap keeps a misbehaving answer from flooding logs.
 func safeMessage(m string) string {
 	var b strings.Builder
 	for _, r := range m {
+		if r >= '0' && r <= '9' {
+			return ""
+		}
 		if r >= 0x20 && r < 0x7f {
 			b.WriteRune(r)
 		}

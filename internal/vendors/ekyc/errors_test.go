@@ -26,3 +26,16 @@ func TestVendorCodeOnlyDocumentedShape(t *testing.T) {
 		}
 	}
 }
+
+// A vendor message that echoes a value (digits: a number from the
+// document) is dropped; plain descriptions are kept.
+func TestVendorMessageWithDigitsDropped(t *testing.T) {
+	e := httpError(400, nil, []byte(`{"code":"0011","message":"Invalid personalNum 800101-1234567"}`))
+	if strings.Contains(e.Error(), "800101") || strings.Contains(e.Error(), "personalNum") {
+		t.Errorf("error %q echoes the vendor's value", e)
+	}
+	e = httpError(400, nil, []byte(`{"code":"0011","message":"Request body invalid."}`))
+	if !strings.Contains(e.Error(), "Request body invalid.") {
+		t.Errorf("error %q lost a plain vendor message", e)
+	}
+}
