@@ -222,3 +222,98 @@ func dashQueues(t *testing.T, base, user, pass string) map[string]float64 {
 	}
 	return m
 }
+
+// TestDashboardBrowserAttacks runs the dashboard binary without a login, as
+// its loopback default is: a page on another site cannot pause a queue
+// through the operator's browser, a rebound DNS name cannot reach it, and
+// it refuses to listen beyond loopback unless --insecure-no-login.
+func TestDashboardBrowserAttacks(t *testing.T) {
+	t.Setenv("DASHBOARD_USERNAME", "")
+	t.Setenv("DASHBOARD_PASSWORD", "")
+	s := newStack(t, stack.Options{})
+	in := bucket(t, s, "inbox")
+	bucket(t, s, "outbox")
+	put(t, in, "a.png", testimages.PNG(5, 16, 16, nil))
+	producer(t, s, 0, "enqueue", "--type", "receipt", "--out", "s3://outbox/r/", "s3://inbox/a.png") // no worker: stays pending
+	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.Redis.Addr})
+	defer insp.Close()
+	paused := func() bool {
+		qi, err := insp.GetQueueInfo("default")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return qi.Paused
+	}
+
+	base := startDashboard(t, s)
+	pause := base + "/api/queues/default:pause"
+	for name, h := range map[string][2]string{
+		"foreign Origin":            {"Origin", "http://evil.example"},
+		"Sec-Fetch-Site cross-site": {"Sec-Fetch-Site", "cross-site"},
+	} {
+		if code := dashHeaders(t, http.MethodPost, pause, "", h); code != http.StatusForbidden {
+			t.Errorf("%s: pause answered %d, want 403", name, code)
+		}
+		if paused() {
+			t.Fatalf("%s: the queue was paused", name)
+		}
+	}
+	for _, host := range []string{"evil.example", "evil.example:" + base[strings.LastIndex(base, ":")+1:]} {
+		if code := dashHeaders(t, http.MethodGet, base+"/api/queues", host, [2]string{}); code != http.StatusForbidden {
+			t.Errorf("Host %s (DNS rebinding): %d, want 403", host, code)
+		}
+	}
+	if code := dashHeaders(t, http.MethodPost, pause, "", [2]string{"Origin", base}); code >= 300 || !paused() {
+		t.Errorf("same-origin pause: %d, paused %v", code, paused())
+	}
+	if code := dashHeaders(t, http.MethodPost, base+"/api/queues/default:resume", "", [2]string{"Sec-Fetch-Site", "same-origin"}); code >= 300 || paused() {
+		t.Errorf("same-origin resume: %d, paused %v", code, paused())
+	}
+
+	// Beyond loopback: refused without a login, started with the flag.
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := fmt.Sprintf("0.0.0.0:%d", port)
+	_, errOut, code, err := s.Run(t.Context(), "dashboard", "--config", s.ConfigPath, "--addr", wide)
+	if err != nil || code != 1 || !strings.Contains(errOut, "--insecure-no-login") {
+		t.Errorf("dashboard --addr %s without a login: exit %d (%v); want 1 and a message naming --insecure-no-login:\n%s", wide, code, err, errOut)
+	}
+	p, err := s.Start("dashboard", "--config", s.ConfigPath, "--addr", wide, "--insecure-no-login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", port)); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("dashboard --insecure-no-login did not start:\n%s", p.LogTail(20))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// dashHeaders sends one request with an optional Host and one header.
+func dashHeaders(t *testing.T, method, url, host string, h [2]string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host != "" {
+		req.Host = host
+	}
+	if h[0] != "" {
+		req.Header.Set(h[0], h[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}

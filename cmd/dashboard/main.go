@@ -2,7 +2,7 @@
 // /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
 // and /readyz (Redis and object storage reachable).
 //
-//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL]
+//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL] [--insecure-no-login]
 //
 // Login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD (or dashboard.username
 // and dashboard.password in the config, from ${ENV}) to require basic auth.
@@ -17,8 +17,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/dashboard"
@@ -31,12 +29,19 @@ dashboard serves the asynqmon web UI for the OCR queues, plus /metrics,
 
 Usage:
   dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL]
+            [--insecure-no-login]
 
 It listens on loopback unless --addr (or dashboard.addr) says otherwise.
 Without --config (or OCR_CONFIG) it needs only Redis (--redis-url or
 REDIS_URL) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
 DASHBOARD_PASSWORD to require a login; --read-only refuses every change
 (pause, delete, run, archive) for shared screens.
+
+Beyond loopback it refuses to start without a login, unless
+--insecure-no-login (only where a private network alone reaches it).
+Changes (POST, DELETE...) must come from the dashboard's own page: a
+browser request from another site is refused. Without a login it answers
+only to this machine's names (localhost, loopback IPs, the listen address).
 `
 
 func main() {
@@ -48,6 +53,7 @@ type flags struct {
 	addr     string
 	readOnly bool
 	redisURL string
+	noLogin  bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	f.Register(fs)
 	fs.StringVar(&f.addr, "addr", "", "listen `address` (default: dashboard.addr, "+dashboard.DefaultAddr+")")
 	fs.BoolVar(&f.readOnly, "read-only", false, "view only: refuse every mutating API call")
+	fs.BoolVar(&f.noLogin, "insecure-no-login", false, "allow listening beyond loopback without a login (private networks only)")
 	fs.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis `URL` when no config file is given (or REDIS_URL)")
 	help, err := cli.ParseFlagsOnly(fs, args, stdout, usage)
 	if help {
@@ -80,8 +87,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cli.ExitFailure
 	}
 	defer closeFn()
+	if err := dashboard.CheckExposure(opts); err != nil {
+		log.Error().Err(err).Msg("dashboard not started")
+		return cli.ExitFailure
+	}
 	if opts.Username == "" && !dashboard.IsLoopback(opts.Addr) {
-		log.Warn().Str("addr", opts.Addr).Msg("dashboard reachable beyond loopback without a login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD")
+		log.Warn().Str("addr", opts.Addr).Msg("dashboard reachable beyond loopback without a login (--insecure-no-login)")
 	}
 	log.Info().Str("addr", opts.Addr).Bool("readOnly", opts.ReadOnly).Bool("login", opts.Username != "").Msg("dashboard listening")
 	if err := dashboard.Serve(ctx, opts); err != nil {
@@ -95,7 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // options merges the config file (when given), flags and environment:
 // flags and DASHBOARD_* win over the file.
 func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
-	o := dashboard.Options{Addr: dashboard.DefaultAddr, ReadOnly: f.readOnly}
+	o := dashboard.Options{Addr: dashboard.DefaultAddr, ReadOnly: f.readOnly, AllowNoLogin: f.noLogin}
 	closeFn := func() {}
 	if f.Config != "" {
 		cfg, err := config.Load(f.Config)
@@ -118,7 +129,7 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly
 	} else {
-		redisOpt, err := asynq.ParseRedisURI(f.redisURL)
+		redisOpt, err := setup.ParseRedisURL(f.redisURL)
 		if err != nil {
 			return o, closeFn, fmt.Errorf("--redis-url: %w", err)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
 
 // Values of vendors.*.pii.
@@ -65,11 +66,14 @@ type RateLimit struct {
 
 // Vendor is one vendor account.
 type Vendor struct {
-	Kind        string    `yaml:"kind"`
-	URL         string    `yaml:"url"`
-	Secret      string    `yaml:"secret"`
-	AppKey      string    `yaml:"appKey"` // nhn-ocr
-	Mode        string    `yaml:"mode"`   // clova: multipart (default) or json
+	Kind   string `yaml:"kind"`
+	URL    string `yaml:"url"`
+	Secret string `yaml:"secret"`
+	AppKey string `yaml:"appKey"` // nhn-ocr
+	// Insecure allows a plain http:// url beyond loopback (a private
+	// network the operator trusts); https:// or loopback otherwise.
+	Insecure    bool      `yaml:"insecure"`
+	Mode        string    `yaml:"mode"` // clova: multipart (default) or json
 	RateLimit   RateLimit `yaml:"rateLimit"`
 	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default 8
 	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default 30s
@@ -345,6 +349,9 @@ func (c *Config) validate() error {
 		}
 		if !strings.HasPrefix(v.URL, "http://") && !strings.HasPrefix(v.URL, "https://") {
 			return &Error{Key: k + ".url", Msg: "must start with http:// or https://"}
+		}
+		if _, err := vendors.CheckURL(v.URL, v.Insecure); err != nil {
+			return &Error{Key: k + ".url", Msg: strings.TrimPrefix(err.Error(), "url: ")}
 		}
 		if v.Mode != "multipart" && v.Mode != "json" {
 			return &Error{Key: k + ".mode", Msg: fmt.Sprintf("%q: want multipart or json", v.Mode)}

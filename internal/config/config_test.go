@@ -80,18 +80,18 @@ func TestParseContractExample(t *testing.T) {
 func TestErrorsNameTheKey(t *testing.T) {
 	for _, tc := range []struct{ name, yaml, key string }{
 		{"unknown top key", "redis: {url: redis://x}\nredsi: 1\n", "redsi"},
-		{"unknown nested key", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimt: {rps: 1}}\n", "vendors.clova.rateLimt"},
-		{"unknown key in rateLimit", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimit: {rsp: 1}}\n", "vendors.clova.rateLimit.rsp"},
+		{"unknown nested key", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, rateLimt: {rps: 1}}\n", "vendors.clova.rateLimt"},
+		{"unknown key in rateLimit", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, rateLimit: {rsp: 1}}\n", "vendors.clova.rateLimit.rsp"},
 		{"unknown key in schedule", "redis: {url: redis://x}\nschedules:\n  - {cron: '* * * * *', source: s3://a/, type: receipt, out: s3://b/, bogus: 1}\n", "schedules[0].bogus"},
 		{"missing redis", "storage: {region: x}\n", "redis.url"},
-		{"missing kind", "redis: {url: redis://x}\nvendors:\n  clova: {url: http://x}\n", "vendors.clova.kind"},
+		{"missing kind", "redis: {url: redis://x}\nvendors:\n  clova: {url: https://x}\n", "vendors.clova.kind"},
 		{"missing url", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr}\n", "vendors.clova.url"},
-		{"bad pii", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, pii: some}\n", "vendors.clova.pii"},
-		{"bad mode", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, mode: xml}\n", "vendors.clova.mode"},
-		{"negative rps", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, rateLimit: {rps: -1}}\n", "vendors.clova.rateLimit.rps"},
+		{"bad pii", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, pii: some}\n", "vendors.clova.pii"},
+		{"bad mode", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, mode: xml}\n", "vendors.clova.mode"},
+		{"negative rps", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, rateLimit: {rps: -1}}\n", "vendors.clova.rateLimit.rps"},
 		{"route to unknown vendor", "redis: {url: redis://x}\nroutes: {receipt: nope}\n", "routes.receipt"},
-		{"route unknown type", "redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: http://x}\nroutes: {recipe: c}\n", "routes.recipe"},
-		{"route vendor cannot read type", "redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: http://x}\nroutes: {receipt: n}\n", "routes.receipt"},
+		{"route unknown type", "redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: https://x}\nroutes: {recipe: c}\n", "routes.recipe"},
+		{"route vendor cannot read type", "redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: https://x}\nroutes: {receipt: n}\n", "routes.receipt"},
 		{"negative maxRetry", "redis: {url: redis://x}\nworker: {maxRetry: -1}\n", "worker.maxRetry"},
 		{"huge maxRetry", "redis: {url: redis://x}\nworker: {maxRetry: 1000}\n", "worker.maxRetry"},
 		{"negative maxRetryAfter", "redis: {url: redis://x}\nworker: {maxRetryAfter: -1s}\n", "worker.maxRetryAfter"},
@@ -149,7 +149,7 @@ func TestRedisURLFromEnvAndLoadPath(t *testing.T) {
 func TestEnvValueKeepsStringType(t *testing.T) {
 	// A secret that looks like a number or a bool must stay a string.
 	t.Setenv("SECRET_NUM", "12345")
-	c, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  c:\n    kind: clova-ocr\n    url: http://x\n    secret: ${SECRET_NUM}\n"))
+	c, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  c:\n    kind: clova-ocr\n    url: https://x\n    secret: ${SECRET_NUM}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +173,35 @@ func TestWorkerRetryDefaults(t *testing.T) {
 	}
 	if c.Worker.MaxRetryAfter.D() != 30*time.Second || c.Worker.UnknownGrace.D() != time.Minute {
 		t.Errorf("set: %+v", c.Worker)
+	}
+}
+
+// Plain http:// would send the vendor secret in clear to every hop: it is
+// accepted for loopback hosts only, unless the vendor says insecure: true.
+func TestPlainHTTPVendorURLOnlyOnLoopbackOrInsecure(t *testing.T) {
+	vendor := func(url, extra string) string {
+		return "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: '" + url + "'" + extra + "}\n"
+	}
+	for _, tc := range []struct {
+		url, extra string
+		ok         bool
+	}{
+		{"https://clova.example/custom/v1/1/a", "", true},
+		{"http://127.0.0.1:8089/clova-ocr", "", true},
+		{"http://localhost:8089/clova-ocr", "", true},
+		{"http://[::1]:8089/clova-ocr", "", true},
+		{"http://emulator:8090/clova-ocr", "", false},
+		{"http://10.0.0.7/clova-ocr", "", false},
+		{"http://127.0.0.1.nip.io/clova-ocr", "", false},
+		{"http://emulator:8090/clova-ocr", ", insecure: true", true},
+		{"http://emulator:8090/clova-ocr", ", insecure: false", false},
+	} {
+		_, err := Parse([]byte(vendor(tc.url, tc.extra)))
+		if tc.ok && err != nil {
+			t.Errorf("%s%s: %v", tc.url, tc.extra, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "vendors.clova.url:") || !strings.Contains(err.Error(), "insecure")) {
+			t.Errorf("%s%s: err = %v; want a vendors.clova.url error that names insecure", tc.url, tc.extra, err)
+		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 const scheduleBase = `
 redis: {url: redis://x}
 vendors:
-  clova: {kind: clova-ocr, url: http://e/clova}
-  nhn: {kind: nhn-ocr, url: http://e/nhn}
+  clova: {kind: clova-ocr, url: https://e/clova}
+  nhn: {kind: nhn-ocr, url: https://e/nhn}
 routes: {receipt: clova}
 schedules:
 `

@@ -7,6 +7,13 @@
 // HTTP basic auth for the UI, its API and /metrics (the health endpoints stay
 // open for probes: they reveal nothing). ReadOnly lets asynqmon answer only
 // GET requests on its API, for shared screens.
+//
+// Browsers are the attack path of a web UI, so whatever the login: every
+// non-GET request must come from the dashboard's own origin (a page on
+// another site cannot pause a queue through the operator's browser), and
+// without a login the Host must name this machine (a rebound DNS name
+// cannot reach a loopback dashboard). Serve refuses to listen beyond
+// loopback without a login unless AllowNoLogin.
 package dashboard
 
 import (
@@ -17,6 +24,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/loopback"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
 )
 
@@ -41,6 +50,9 @@ type Options struct {
 	Username, Password string
 	// ReadOnly refuses every mutating asynqmon API call (pause, delete, run...).
 	ReadOnly bool
+	// AllowNoLogin lets Serve listen beyond loopback without a login
+	// (--insecure-no-login, for a private network). Refused otherwise.
+	AllowNoLogin bool
 	// Ready is an extra readiness check beside the Redis ping the dashboard
 	// does itself (e.g. "storage reachable"). Optional.
 	Ready func(ctx context.Context) error
@@ -103,8 +115,12 @@ func New(o Options) (*Dashboard, error) {
 	mux.Handle("/metrics", requireLogin(o.Username, o.Password, ops))
 	mux.Handle("/", requireLogin(o.Username, o.Password, mon))
 
+	var h http.Handler = sameOriginWrites(mux)
+	if o.Username == "" {
+		h = hostOfThisMachine(listenAddr(o), h)
+	}
 	return &Dashboard{
-		handler: mux,
+		handler: h,
 		closers: []func() error{mon.Close, inspector.Close, rc.Close},
 	}, nil
 }
@@ -125,15 +141,15 @@ func (d *Dashboard) Close() error {
 // Serve listens on o.Addr and serves the dashboard until ctx ends, then
 // shuts down gracefully (in-flight requests get shutdownGrace).
 func Serve(ctx context.Context, o Options) error {
+	if err := CheckExposure(o); err != nil {
+		return err
+	}
 	d, err := New(o)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	addr := o.Addr
-	if addr == "" {
-		addr = DefaultAddr
-	}
+	addr := listenAddr(o)
 	srv := &http.Server{
 		Addr:              addr,
 		Handler:           d,
@@ -157,18 +173,60 @@ func Serve(ctx context.Context, o Options) error {
 
 const shutdownGrace = 10 * time.Second
 
-// IsLoopback reports whether addr only listens on a loopback interface, so
-// the command can warn when it is exposed without a login.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
+func listenAddr(o Options) string {
+	if o.Addr == "" {
+		return DefaultAddr
 	}
-	if host == "localhost" {
-		return true
+	return o.Addr
+}
+
+// IsLoopback reports whether addr only listens on a loopback interface.
+func IsLoopback(addr string) bool { return loopback.Addr(addr) }
+
+// CheckExposure refuses a dashboard without a login beyond loopback: it can
+// pause queues and delete tasks, so anyone on the network could. A private
+// network the operator vouches for says so with AllowNoLogin.
+func CheckExposure(o Options) error {
+	addr := listenAddr(o)
+	if o.Username != "" || o.AllowNoLogin || IsLoopback(addr) {
+		return nil
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return fmt.Errorf("dashboard: refusing to listen on %s without a login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD, "+
+		"or pass --insecure-no-login if only a private network reaches it", addr)
+}
+
+// sameOriginWrites refuses non-GET requests that a browser marks as coming
+// from another origin (Sec-Fetch-Site, else Origin against Host): the
+// standard library's CSRF check. Requests with neither header come from no
+// browser (curl, scripts) and pass: they cannot be forged by a web page.
+func sameOriginWrites(h http.Handler) http.Handler {
+	return http.NewCrossOriginProtection().Handler(h)
+}
+
+// hostOfThisMachine refuses requests whose Host is not a loopback name, nor
+// the listen address's host, nor (on a wildcard listener) an IP literal.
+// DNS rebinding always arrives under the attacker's own name, so a page
+// cannot reach a login-less dashboard through a browser on this machine.
+func hostOfThisMachine(listen string, h http.Handler) http.Handler {
+	listenHost, _, _ := net.SplitHostPort(listen)
+	wildcard := listenHost == ""
+	if ip := net.ParseIP(listenHost); ip != nil && ip.IsUnspecified() {
+		wildcard = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hh, _, err := net.SplitHostPort(host); err == nil {
+			host = hh
+		}
+		host = strings.Trim(host, "[]")
+		ok := loopback.Host(host) || (!wildcard && strings.EqualFold(host, strings.Trim(listenHost, "[]"))) ||
+			(wildcard && net.ParseIP(host) != nil)
+		if !ok {
+			http.Error(w, "host not allowed: without a login the dashboard answers only to this machine's names", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // requireLogin wraps h with HTTP basic auth when a username is set.

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -214,4 +216,175 @@ func TestIsLoopback(t *testing.T) {
 			t.Errorf("IsLoopback(%q) = %v", addr, got)
 		}
 	}
+}
+
+// doWith sends one request with extra headers (and Host, when set).
+func doWith(t *testing.T, srv *httptest.Server, method, path, host string, h http.Header) int {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// A page on another site must not pause a queue through the operator's
+// browser: every non-GET request must be same-origin, by Origin or by
+// Sec-Fetch-Site. Clients that send neither (curl, scripts) are no browser
+// and keep working.
+func TestCrossSiteMutationsRefused(t *testing.T) {
+	b := setup(t)
+	for _, login := range []bool{false, true} {
+		o := Options{RedisOpt: b.redisOpt}
+		if login {
+			o.Username, o.Password = "ops", "pw"
+		}
+		srv := serve(t, o)
+		auth := http.Header{}
+		if login {
+			r, _ := http.NewRequest(http.MethodGet, "/", nil)
+			r.SetBasicAuth("ops", "pw")
+			auth = r.Header
+		}
+		with := func(k, v string) http.Header {
+			h := auth.Clone()
+			h.Set(k, v)
+			return h
+		}
+		for name, h := range map[string]http.Header{
+			"foreign Origin":            with("Origin", "http://evil.example"),
+			"Origin of another port":    with("Origin", "http://127.0.0.1:1"),
+			"Sec-Fetch-Site cross-site": with("Sec-Fetch-Site", "cross-site"),
+			"Sec-Fetch-Site same-site":  with("Sec-Fetch-Site", "same-site"),
+		} {
+			if code := doWith(t, srv, http.MethodPost, "/api/queues/default:pause", "", h); code != http.StatusForbidden {
+				t.Errorf("login %v, %s: pause answered %d, want 403", login, name, code)
+			}
+			if qi, err := b.insp.GetQueueInfo("default"); err != nil || qi.Paused {
+				t.Fatalf("login %v, %s: the queue was paused (%v)", login, name, err)
+			}
+		}
+		for name, h := range map[string]http.Header{
+			"same Origin":                with("Origin", srv.URL),
+			"Sec-Fetch-Site same-origin": with("Sec-Fetch-Site", "same-origin"),
+			"no browser headers":         auth,
+		} {
+			if code := doWith(t, srv, http.MethodPost, "/api/queues/default:pause", "", h); code >= 300 {
+				t.Errorf("login %v, %s: pause answered %d", login, name, code)
+			}
+			if code := doWith(t, srv, http.MethodPost, "/api/queues/default:resume", "", h); code >= 300 {
+				t.Errorf("login %v, %s: resume answered %d", login, name, code)
+			}
+		}
+		if code := doWith(t, srv, http.MethodGet, "/api/queues", "", with("Sec-Fetch-Site", "cross-site")); code != 200 {
+			t.Errorf("login %v: a cross-site GET answered %d; reads stay open", login, code)
+		}
+	}
+}
+
+// Without a login, a page whose name was re-pointed at 127.0.0.1 (DNS
+// rebinding) must not reach the dashboard: the Host must be a loopback name
+// or the listen address.
+func TestNoLoginChecksHost(t *testing.T) {
+	b := setup(t)
+	srv := serve(t, Options{RedisOpt: b.redisOpt, Addr: "127.0.0.1:8080"})
+	port := srv.URL[strings.LastIndex(srv.URL, ":")+1:]
+	for host, want := range map[string]int{
+		"evil.example:" + port:           http.StatusForbidden,
+		"evil.example":                   http.StatusForbidden,
+		"127.0.0.1.nip.io:" + port:       http.StatusForbidden,
+		"localhost.evil.example:" + port: http.StatusForbidden,
+		"127.0.0.1:" + port:              200,
+		"localhost:" + port:              200,
+		"[::1]:" + port:                  200,
+	} {
+		for _, path := range []string{"/", "/api/queues", "/metrics"} {
+			if code := doWith(t, srv, http.MethodGet, path, host, nil); code != want {
+				t.Errorf("Host %s %s: %d, want %d", host, path, code, want)
+			}
+		}
+	}
+	// The listen address's own name is allowed; with a login, any Host is.
+	named := serve(t, Options{RedisOpt: b.redisOpt, Addr: "dash.internal:8080"})
+	if code := doWith(t, named, http.MethodGet, "/api/queues", "dash.internal:8080", nil); code != 200 {
+		t.Errorf("Host = listen address: %d", code)
+	}
+	wild := serve(t, Options{RedisOpt: b.redisOpt, Addr: "0.0.0.0:8080", AllowNoLogin: true})
+	if code := doWith(t, wild, http.MethodGet, "/api/queues", "10.1.2.3:8080", nil); code != 200 {
+		t.Errorf("wildcard listener, IP literal Host: %d (no name, no rebinding)", code)
+	}
+	if code := doWith(t, wild, http.MethodGet, "/api/queues", "evil.example:8080", nil); code != http.StatusForbidden {
+		t.Errorf("wildcard listener, foreign name: %d, want 403", code)
+	}
+	login := serve(t, Options{RedisOpt: b.redisOpt, Username: "ops", Password: "pw"})
+	h := http.Header{}
+	h.Set("Authorization", "Basic b3BzOnB3") // ops:pw
+	if code := doWith(t, login, http.MethodGet, "/api/queues", "dash.example.com", h); code != 200 {
+		t.Errorf("with a login, Host dash.example.com: %d", code)
+	}
+}
+
+// Beyond loopback without a login the dashboard does not start, unless told
+// --insecure-no-login (AllowNoLogin).
+func TestServeRefusesNoLoginBeyondLoopback(t *testing.T) {
+	b := setup(t)
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	refused := make(chan error, 1)
+	go func() { refused <- Serve(ctx, Options{RedisOpt: b.redisOpt, Addr: fmt.Sprintf("0.0.0.0:%d", port)}) }()
+	select {
+	case err = <-refused:
+	case <-time.After(3 * time.Second):
+		cancel()
+		<-refused
+		t.Fatal("Serve listened on 0.0.0.0 without a login")
+	}
+	if err == nil || !strings.Contains(err.Error(), "login") || !strings.Contains(err.Error(), "--insecure-no-login") {
+		t.Fatalf("Serve on 0.0.0.0 without a login: %v; want a refusal naming the login and --insecure-no-login", err)
+	}
+	for _, o := range []Options{
+		{RedisOpt: b.redisOpt, Addr: fmt.Sprintf("0.0.0.0:%d", port), AllowNoLogin: true},
+		{RedisOpt: b.redisOpt, Addr: fmt.Sprintf("0.0.0.0:%d", port), Username: "u", Password: "p"},
+	} {
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- Serve(sctx, o) }()
+		waitUp(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", port), done)
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("Serve(%+v): %v", o.Addr, err)
+		}
+	}
+}
+
+func waitUp(t *testing.T, url string, done <-chan error) {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		select {
+		case err := <-done:
+			t.Fatalf("Serve ended early: %v", err)
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("%s never answered", url)
 }

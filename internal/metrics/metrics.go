@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/result"
 )
 
 const namespace = "ocr"
@@ -118,7 +119,7 @@ func (m *Metrics) Result(docType, status, code string) {
 	if code == "" {
 		code = "none"
 	}
-	m.results.WithLabelValues(sanitize(docType), sanitize(status), sanitize(code)).Inc()
+	m.results.WithLabelValues(documentType(docType), sanitize(status), sanitize(code)).Inc()
 }
 
 // BytesFetched records one source object of n bytes read from storage.
@@ -142,6 +143,15 @@ func Outcome(err error) string {
 		return string(oe.Code)
 	}
 	return string(ocrerr.Internal)
+}
+
+// documentType is the document_type label: a known type, else "other".
+// The value comes from the task payload, which any producer writes.
+func documentType(t string) string {
+	if result.KnownType(t) {
+		return t
+	}
+	return "other"
 }
 
 // enumLike matches what bounded label values look like: short identifiers,

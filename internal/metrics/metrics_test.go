@@ -169,3 +169,25 @@ func TestOpsHandler(t *testing.T) {
 		t.Errorf("/readyz = %d %q while Redis is down", code, body)
 	}
 }
+
+// The document type comes from the task payload, which anyone who can
+// enqueue writes: only the known types become label values, so a payload
+// cannot mint series (or carry text into Prometheus).
+func TestResultDocumentTypeOnlyKnownTypes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(reg)
+	for _, dt := range []string{"receipt", "face-compare", "kim_800101_1234567", "Receipt", "x1", "passport"} {
+		m.Result(dt, "failed", string(ocrerr.UnknownDocumentType))
+	}
+	const want = `
+# HELP ocr_results_total Final results written, by document type, status and result-v1 error code (none on success).
+# TYPE ocr_results_total counter
+ocr_results_total{code="unknown_document_type",document_type="face-compare",status="failed"} 1
+ocr_results_total{code="unknown_document_type",document_type="other",status="failed"} 3
+ocr_results_total{code="unknown_document_type",document_type="passport",status="failed"} 1
+ocr_results_total{code="unknown_document_type",document_type="receipt",status="failed"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ocr_results_total"); err != nil {
+		t.Error(err)
+	}
+}

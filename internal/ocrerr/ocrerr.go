@@ -35,6 +35,7 @@ const (
 	RateLimited         Code = "rate_limited"          // the vendor throttled the call
 	VendorUnavailable   Code = "vendor_unavailable"    // network error, timeout or 5xx
 	InvalidResponse     Code = "invalid_response"      // the vendor answered something unreadable
+	VendorRedirect      Code = "vendor_redirect"       // the vendor answered a redirect, which is never followed
 	StorageUnavailable  Code = "storage_unavailable"   // object storage failed transiently
 	RetriesExhausted    Code = "retries_exhausted"     // a transient error outlived the retry budget
 	Internal            Code = "internal"              // a bug: should never be seen

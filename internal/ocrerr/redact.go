@@ -6,7 +6,10 @@ import "regexp"
 // and their ID numbers), and storage errors quote them: the SDK's own
 // messages hold the request URL. Redact keeps the bucket and host, which is
 // what an operator needs to find the failing store, and drops the paths.
-var objectPath = regexp.MustCompile(`((?:s3|https?)://[^/\s"']+)/[^\s"']*`)
+// Keys may hold spaces, tabs and punctuation, so a path runs to a quote, a
+// line end, or ": " (where our messages and the SDK's go on), not to the
+// first space; a key that itself holds ": " is cut there (its tail stays).
+var objectPath = regexp.MustCompile(`((?:s3|https?)://[^/\s"']+)/(?:[^"'\n:]|:[^\s"'])*`)
 
 // Redact wraps err so that its message names no object keys. errors.Is and
 // errors.As still see the original error.

@@ -24,3 +24,25 @@ func TestRedactDropsObjectKeysKeepsTheCause(t *testing.T) {
 		t.Error("the cause is no longer reachable with errors.Is")
 	}
 }
+
+// Keys hold spaces and other punctuation; the redaction must take the
+// whole key, up to where the message goes on (": ", a quote, the end).
+func TestRedactKeysWithSpaces(t *testing.T) {
+	for _, msg := range []string{
+		`s3 head s3://in/Kim 800101-1234567.jpg: Head "http://127.0.0.1:9000/in/Kim%20800101-1234567.jpg": EOF`,
+		`s3 get s3://in/scans/Kim 800101-1234567 (copy).jpg: EOF`,
+		`s3 list s3://in/Kim 800101 1234567/`,
+		`source 's3://in/Kim 800101-1234567.jpg' is gone`,
+		"s3 put s3://out/r/Kim\t800101-1234567.jpg.json: precondition failed",
+	} {
+		got := Redact(errors.New(msg)).Error()
+		for _, leak := range []string{"Kim", "800101", "1234567"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("Redact(%q) = %q holds %q", msg, got, leak)
+			}
+		}
+		if !strings.Contains(got, "s3://") {
+			t.Errorf("Redact(%q) = %q lost the bucket", msg, got)
+		}
+	}
+}

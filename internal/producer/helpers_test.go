@@ -16,7 +16,7 @@ import (
 const testConfig = `
 redis: {url: redis://unused}
 vendors:
-  clova: {kind: clova-ocr, url: http://emulator/clova-ocr}
+  clova: {kind: clova-ocr, url: https://emulator/clova-ocr}
 routes: {receipt: clova}
 schedules:
   - {name: nightly, cron: "0 2 * * *", source: s3://inbox/backlog/, type: receipt, out: s3://outbox/results/}

@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
@@ -34,7 +35,8 @@ func (h *ScanHandler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	o := Options{Defaults: Defaults{Type: s.Type, Vendor: s.Vendor, Out: s.Out, Batch: s.Batch}, Queue: s.Queue}
 	sum, err := h.Enqueuer.Run(ctx, []string{s.Source}, o)
 	if err != nil {
-		return fmt.Errorf("scan %s: %w", s.Source, err)
+		// The error is logged and kept as asynq's last error: no key in it.
+		return fmt.Errorf("backfill scan: %w", ocrerr.Redact(err))
 	}
 	h.Enqueuer.Log.Info().Int64("enqueued", sum.Enqueued).Int64("skipped", sum.Skipped).
 		Str("batch", s.Batch).Str("queue", s.Queue).Msg("backfill scan done")

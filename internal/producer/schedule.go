@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
@@ -105,7 +106,7 @@ func (s *Scheduler) loop(ctx context.Context, sc config.Schedule, p cron.Schedul
 		}
 		last = next
 		if err := s.EnqueueSlot(ctx, sc, next); err != nil {
-			s.Log.Error().Err(err).Str("schedule", sc.Name).Time("slot", next).Msg("backfill slot not enqueued")
+			s.Log.Error().Err(ocrerr.Redact(err)).Str("schedule", sc.Name).Time("slot", next).Msg("backfill slot not enqueued")
 		}
 	}
 }

@@ -4,7 +4,10 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +29,7 @@ import (
 // redis-sentinel://) and returns asynq's connection option and a go-redis
 // client on the same server for the limiter and batch counters.
 func Redis(c *config.Config) (asynq.RedisConnOpt, redis.UniversalClient, error) {
-	opt, err := asynq.ParseRedisURI(c.Redis.URL)
+	opt, err := ParseRedisURL(c.Redis.URL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: redis.url: %w", err)
 	}
@@ -35,6 +38,27 @@ func Redis(c *config.Config) (asynq.RedisConnOpt, redis.UniversalClient, error) 
 		return nil, nil, fmt.Errorf("config: redis.url: unsupported connection type")
 	}
 	return opt, rdb, nil
+}
+
+// ParseRedisURL is asynq.ParseRedisURI with an error that never quotes the
+// URL: url.Parse's errors hold the whole string, password included, and
+// the binaries log them. What is left names the problem ("invalid port").
+func ParseRedisURL(raw string) (asynq.RedisConnOpt, error) {
+	opt, err := asynq.ParseRedisURI(raw)
+	if err == nil {
+		return opt, nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := strings.ReplaceAll(err.Error(), raw, "…")
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if at := strings.LastIndex(rest, "@"); at > 0 {
+			msg = strings.ReplaceAll(msg, rest[:at], "…") // the userinfo, however it was quoted
+		}
+	}
+	return nil, errors.New("not a usable Redis URL: " + msg)
 }
 
 // Store connects to the configured object store.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -54,17 +55,19 @@ type Scan struct {
 	Batch  string `json:"batch,omitempty"`
 }
 
-// Validate checks a payload's shape; it does not look anything up.
+// Validate checks a payload's shape; it does not look anything up. Its
+// errors name the field, never its value: they are logged and kept as
+// asynq's last error, and object keys may hold names and numbers.
 func (p *Recognize) Validate() error {
 	if p.V != PayloadVersion {
 		return fmt.Errorf("payload version %d, this worker reads %d", p.V, PayloadVersion)
 	}
 	src, err := storage.ParseURI(p.Source)
 	if err != nil {
-		return fmt.Errorf("source: %w", err)
+		return errors.New("source: not an s3://bucket/key URI")
 	}
 	if src.IsPrefix() {
-		return fmt.Errorf("source %q is a prefix, not an object", p.Source)
+		return errors.New("source is a prefix, not an object")
 	}
 	if _, err := OutPrefix(p.Out); err != nil {
 		return err
@@ -72,7 +75,7 @@ func (p *Recognize) Validate() error {
 	if p.Type == result.TypeFaceCompare {
 		f, err := storage.ParseURI(p.Face)
 		if err != nil || f.IsPrefix() {
-			return fmt.Errorf("face-compare needs a face image object, got %q", p.Face)
+			return errors.New("face-compare needs a face image object (s3://bucket/key)")
 		}
 	}
 	if p.Batch != "" {
@@ -83,11 +86,12 @@ func (p *Recognize) Validate() error {
 	return nil
 }
 
-// OutPrefix parses an output location, which must be a prefix.
+// OutPrefix parses an output location, which must be a prefix. Its error
+// names no value (see Validate).
 func OutPrefix(out string) (storage.URI, error) {
 	u, err := storage.ParseURI(out)
 	if err != nil {
-		return u, fmt.Errorf("out: %w", err)
+		return u, errors.New("out: not an s3://bucket/prefix/ URI")
 	}
 	if !u.IsPrefix() {
 		u.Key += "/" // s3://b/results means the prefix results/

@@ -48,7 +48,8 @@ type Options struct {
 	URL        string        // the domain's invoke URL; /document/{type} is appended
 	Secret     string        // X-OCR-SECRET
 	Mode       string        // "multipart" (default) or "json"
-	HTTPClient *http.Client  // default: a client without its own timeout
+	Insecure   bool          // allow plain http:// beyond loopback (vendors.CheckURL)
+	HTTPClient *http.Client  // default: a client without its own timeout; redirects are never followed
 	Timeout    time.Duration // per call, 0: none beyond the caller's context
 	// Now is the clock for passport expiry (default time.Now).
 	Now func() time.Time
@@ -68,9 +69,9 @@ var _ vendors.Client = (*Client)(nil)
 
 // New validates o and returns a client.
 func New(o Options) (*Client, error) {
-	u, err := url.Parse(strings.TrimRight(o.URL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("clovaocr: url must be an absolute http(s) URL")
+	u, err := vendors.CheckURL(strings.TrimRight(o.URL, "/"), o.Insecure)
+	if err != nil {
+		return nil, fmt.Errorf("clovaocr: %w", err)
 	}
 	if o.Secret == "" {
 		return nil, errors.New("clovaocr: secret is required")
@@ -82,9 +83,7 @@ func New(o Options) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("clovaocr: mode %q: must be multipart or json", o.Mode)
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
-	}
+	o.HTTPClient = vendors.NoRedirects(o.HTTPClient)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -150,6 +149,9 @@ func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.
 		return nil, transportError(ctx, err)
 	}
 	defer hresp.Body.Close()
+	if vendors.IsRedirect(hresp.StatusCode) {
+		return nil, vendors.RedirectError(hresp.StatusCode)
+	}
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, transportError(ctx, err).WithVendor("", hresp.StatusCode)

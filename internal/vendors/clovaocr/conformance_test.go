@@ -35,6 +35,14 @@ func TestConformance(t *testing.T) {
 					}
 					return c
 				},
+				ClientAt: func(t testing.TB, base string) vendors.Client {
+					c, err := clovaocr.New(clovaocr.Options{URL: base, Secret: "right-secret", Mode: mode, Timeout: 10 * time.Second})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return c
+				},
+				Upstream: srv.URL,
 			})
 		})
 	}

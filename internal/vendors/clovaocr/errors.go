@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
@@ -39,7 +40,7 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 	status := resp.StatusCode
 	var eb errorBody
 	_ = json.Unmarshal(data, &eb) // gateways may answer HTML; the status still classifies
-	code := eb.Code
+	code := vendors.DocumentedCode(eb.Code, 4)
 	desc := codeText[code]
 	if desc == "" {
 		desc = "request refused"
@@ -65,9 +66,13 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 }
 
 // transportError classifies a failure to get an answer: network errors and
-// timeouts are retryable. The cause is kept (it names the host, never the
-// secret, which travels in a header).
+// timeouts are retryable. The cause is kept without the request URL (a
+// url.Error quotes it, and the invoke URL's path holds the account's ids).
 func transportError(ctx context.Context, err error) *ocrerr.Error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	msg := "CLOVA OCR unreachable"
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		msg = "CLOVA OCR call timed out"

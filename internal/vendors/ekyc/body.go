@@ -129,6 +129,11 @@ func (c *Client) send(ctx context.Context, endpoint, requestID string, imgs []ve
 		}
 		return nil, ocrerr.Transient(ocrerr.VendorUnavailable, "eKYC call failed").Wrap(stripURL(err))
 	}
+	if vendors.IsRedirect(resp.StatusCode) {
+		resp.Body.Close()
+		finish()
+		return nil, vendors.RedirectError(resp.StatusCode)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	resp.Body.Close()
 	finish()

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -46,7 +45,8 @@ type Options struct {
 	URL            string       // the domain's invoke URL; "/biz-license/document" etc. are appended
 	Secret         string       // X-EKYC-SECRET
 	Mode           string       // "multipart" (default) or "json"
-	HTTPClient     *http.Client // default: a client without its own timeout
+	Insecure       bool         // allow plain http:// beyond loopback (vendors.CheckURL)
+	HTTPClient     *http.Client // default: a client without its own timeout; redirects are never followed
 	Timeout        time.Duration
 	MatchThreshold float64 // similarity at or above which two faces match; default 0.7
 }
@@ -66,14 +66,13 @@ var _ vendors.Client = (*Client)(nil)
 
 // New validates o and returns a client.
 func New(o Options) (*Client, error) {
-	u, err := url.Parse(o.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("ekyc: url: must be an absolute http(s) URL")
+	if _, err := vendors.CheckURL(o.URL, o.Insecure); err != nil {
+		return nil, fmt.Errorf("ekyc: %w", err)
 	}
 	if o.Secret == "" {
 		return nil, errors.New("ekyc: secret: required")
 	}
-	c := &Client{base: strings.TrimRight(o.URL, "/"), secret: o.Secret, mode: o.Mode, http: o.HTTPClient,
+	c := &Client{base: strings.TrimRight(o.URL, "/"), secret: o.Secret, mode: o.Mode, http: vendors.NoRedirects(o.HTTPClient),
 		timeout: o.Timeout, threshold: o.MatchThreshold, newID: uuid.NewString}
 	switch c.mode {
 	case "":
@@ -81,9 +80,6 @@ func New(o Options) (*Client, error) {
 	case ModeMultipart, ModeJSON:
 	default:
 		return nil, fmt.Errorf("ekyc: mode: must be %q or %q", ModeMultipart, ModeJSON)
-	}
-	if c.http == nil {
-		c.http = &http.Client{}
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout

@@ -25,17 +25,18 @@ func TestNewValidates(t *testing.T) {
 	for _, o := range []Options{
 		{Secret: "s"},
 		{URL: "ftp://x", Secret: "s"},
-		{URL: "http://x"},
-		{URL: "http://x", Secret: "s", Mode: "xml"},
-		{URL: "http://x", Secret: "s", MatchThreshold: 1.5},
-		{URL: "http://x", Secret: "s", Timeout: -time.Second},
+		{URL: "http://x", Secret: "s"}, // plain http beyond loopback
+		{URL: "https://x"},
+		{URL: "https://x", Secret: "s", Mode: "xml"},
+		{URL: "https://x", Secret: "s", MatchThreshold: 1.5},
+		{URL: "https://x", Secret: "s", Timeout: -time.Second},
 	} {
 		if _, err := New(o); err == nil {
 			t.Errorf("New(%+v) accepted", o)
 		}
 	}
-	c := newClient(t, Options{URL: "http://x/", Secret: "s"})
-	if c.mode != ModeMultipart || c.threshold != DefaultMatchThreshold || c.timeout != DefaultTimeout || c.base != "http://x" {
+	c := newClient(t, Options{URL: "https://x/", Secret: "s"})
+	if c.mode != ModeMultipart || c.threshold != DefaultMatchThreshold || c.timeout != DefaultTimeout || c.base != "https://x" {
 		t.Errorf("defaults: %+v", c)
 	}
 }

@@ -2,6 +2,7 @@ package ekyc
 
 import (
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator/ekycemu"
@@ -21,8 +22,11 @@ func setup(t testing.TB, o ekycemu.Options) (*ekycemu.Server, string) {
 	emu := ekycemu.New(o)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	return emu, srv.URL + "/ekyc/v1/1234/abcd"
+	return emu, srv.URL + invokePath
 }
+
+// invokePath is the path of the test invoke URL under the emulator's root.
+const invokePath = "/ekyc/v1/1234/abcd"
 
 func newClient(t testing.TB, o Options) *Client {
 	t.Helper()
@@ -46,6 +50,10 @@ func TestConformance(t *testing.T) {
 					}
 					return newClient(t, Options{URL: url, Secret: secret, Mode: mode})
 				},
+				ClientAt: func(t testing.TB, base string) vendors.Client {
+					return newClient(t, Options{URL: base + invokePath, Secret: testSecret, Mode: mode})
+				},
+				Upstream: strings.TrimSuffix(url, invokePath),
 			})
 		})
 	}

@@ -49,10 +49,12 @@ type errorAnswer struct {
 func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 	var a errorAnswer
 	_ = json.Unmarshal(body, &a)
-	code, msg := a.Code, a.Message
+	// Only documented shapes are copied: four digits in the CLOVA body,
+	// three in the gateway's errorCode.
+	code, msg := vendors.DocumentedCode(a.Code, 4), a.Message
 	gateway := false
 	if code == "" && a.Error != nil {
-		code, msg, gateway = a.Error.ErrorCode, a.Error.Message, true
+		code, msg, gateway = vendors.DocumentedCode(a.Error.ErrorCode, 3), a.Error.Message, true
 	}
 	msg = safeMessage(msg)
 	switch {
@@ -83,11 +85,15 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 }
 
 // safeMessage keeps a short, printable-ASCII vendor message for our error
-// text. Vendor error messages describe the request's shape, never its
-// content, but the cap keeps a misbehaving answer from flooding logs.
+// text. Vendor error messages describe the request's shape; one holding a
+// digit may echo a value from the document (a number), so it is dropped
+// whole. The cap keeps a misbehaving answer from flooding logs.
 func safeMessage(m string) string {
 	var b strings.Builder
 	for _, r := range m {
+		if r >= '0' && r <= '9' {
+			return ""
+		}
 		if r >= 0x20 && r < 0x7f {
 			b.WriteRune(r)
 		}

@@ -33,7 +33,7 @@ func FuzzCompareResponse(f *testing.F) {
 	f.Add(golden(f, "seed_facecompare.json"))
 	f.Add([]byte(`{"result":"ERROR","message":"Face not detected: faceImage","faces":[{"feature":[1]}]}`))
 	f.Add([]byte(`{"result":"SUCCESS","similarityPercentage":50}`))
-	c := newClient(f, Options{URL: "http://x", Secret: "s"})
+	c := newClient(f, Options{URL: "https://x", Secret: "s"})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, err := c.compareResponse(body, &vendors.Request{DocumentType: result.TypeFaceCompare, KeepRaw: true})
 		checkOutcome(t, resp, err)

@@ -124,7 +124,7 @@ func TestGoldenFaceCompare(t *testing.T) {
 		threshold float64
 		match     bool
 	}{{0.7, false}, {0.4, true}, {0.40129185, true}, {0.5, false}} {
-		c := newClient(t, Options{URL: "http://x", Secret: "s", MatchThreshold: tc.threshold})
+		c := newClient(t, Options{URL: "https://x", Secret: "s", MatchThreshold: tc.threshold})
 		resp, err := c.compareResponse(body, &vendors.Request{DocumentType: result.TypeFaceCompare, KeepRaw: true})
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +144,7 @@ func TestGoldenFaceCompare(t *testing.T) {
 }
 
 func TestFaceCompareNoFaceAndErrors(t *testing.T) {
-	c := newClient(t, Options{URL: "http://x", Secret: "s"})
+	c := newClient(t, Options{URL: "https://x", Secret: "s"})
 	req := &vendors.Request{DocumentType: result.TypeFaceCompare}
 	for _, tc := range []struct {
 		body string

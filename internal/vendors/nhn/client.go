@@ -42,7 +42,8 @@ type Options struct {
 	URL        string        // base URL; default DefaultURL. /v2.0/appkeys/{appKey}/... is appended
 	AppKey     string        // required
 	Secret     string        // the secret key, sent as Authorization; required
-	HTTPClient *http.Client  // default: a new http.Client
+	Insecure   bool          // allow plain http:// beyond loopback (vendors.CheckURL)
+	HTTPClient *http.Client  // default: a new http.Client; redirects are never followed
 	Timeout    time.Duration // per HTTP call; default 30s
 	KeyRefresh time.Duration // how long a fetched public key is trusted; default 1h
 	Verify     bool          // id-card: run the authenticity check for every task
@@ -65,9 +66,8 @@ func New(o Options) (*Client, error) {
 	if o.URL == "" {
 		o.URL = DefaultURL
 	}
-	u, err := url.Parse(o.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("nhn: url must be an absolute http(s) URL")
+	if _, err := vendors.CheckURL(o.URL, o.Insecure); err != nil {
+		return nil, fmt.Errorf("nhn: %w", err)
 	}
 	if o.AppKey == "" {
 		return nil, errors.New("nhn: appKey is required")
@@ -75,9 +75,7 @@ func New(o Options) (*Client, error) {
 	if o.Secret == "" {
 		return nil, errors.New("nhn: secret is required")
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
-	}
+	o.HTTPClient = vendors.NoRedirects(o.HTTPClient)
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
@@ -314,6 +312,9 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 		return nil, nil, transportError(err)
 	}
 	defer resp.Body.Close()
+	if vendors.IsRedirect(resp.StatusCode) {
+		return nil, nil, vendors.RedirectError(resp.StatusCode)
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return nil, nil, transportError(err)

@@ -61,6 +61,10 @@ func TestConformance(t *testing.T) {
 					}
 					return newClient(t, nhn.Options{URL: url, Secret: secret})
 				},
+				ClientAt: func(t testing.TB, base string) vendors.Client {
+					return newClient(t, nhn.Options{URL: base})
+				},
+				Upstream: url,
 			})
 		})
 	}

@@ -25,12 +25,12 @@ func New(name string, v *config.Vendor) (vendors.Client, error) {
 	)
 	switch v.Kind {
 	case config.KindClovaOCR:
-		c, err = clovaocr.New(clovaocr.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, HTTPClient: hc, Timeout: v.Timeout.D()})
+		c, err = clovaocr.New(clovaocr.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D()})
 	case config.KindClovaEKYC:
-		c, err = ekyc.New(ekyc.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, HTTPClient: hc, Timeout: v.Timeout.D(),
+		c, err = ekyc.New(ekyc.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D(),
 			MatchThreshold: v.MatchThreshold})
 	case config.KindNHNOCR:
-		c, err = nhn.New(nhn.Options{URL: v.URL, AppKey: v.AppKey, Secret: v.Secret, HTTPClient: hc, Timeout: v.Timeout.D(),
+		c, err = nhn.New(nhn.Options{URL: v.URL, AppKey: v.AppKey, Secret: v.Secret, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D(),
 			KeyRefresh: v.KeyRefresh.D(), Verify: v.Verify})
 	default:
 		return nil, fmt.Errorf("vendors.%s.kind: unknown kind %q", name, v.Kind)

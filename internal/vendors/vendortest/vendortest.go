@@ -47,6 +47,13 @@ type Harness struct {
 	// length that agrees with the expected one wherever it shows a
 	// character instead of '*': the client cannot unmask what it never got.
 	VendorMasked []string
+	// ClientAt returns a client with good credentials whose base URL is the
+	// given loopback server instead of the emulator's root (append the
+	// path prefix the client's URL has under the emulator, if any).
+	// Upstream is the emulator server's root URL. The redirect checks put
+	// a redirecting server between the two.
+	ClientAt func(t testing.TB, base string) vendors.Client
+	Upstream string
 }
 
 func (h *Harness) image(seed int, extra []byte) vendors.Image {
@@ -71,8 +78,8 @@ func BytesImage(name, format string, b []byte) vendors.Image {
 // they share the emulator's Behavior.
 func Exercise(t *testing.T, h Harness) {
 	t.Helper()
-	if h.Client == nil || h.Engine == nil {
-		t.Fatal("vendortest: Harness needs Client and Engine")
+	if h.Client == nil || h.Engine == nil || h.ClientAt == nil || h.Upstream == "" {
+		t.Fatal("vendortest: Harness needs Client, Engine, ClientAt and Upstream")
 	}
 	good := h.Client(t, true)
 	types := h.Types
@@ -256,6 +263,10 @@ func Exercise(t *testing.T, h Harness) {
 		if e := classified(t, err); e != nil {
 			want(t, e, ocrerr.UnknownDocumentType, false)
 		}
+	})
+
+	t.Run("RefusesRedirects", func(t *testing.T) {
+		exerciseRedirects(t, h, newReq(dt, h.image(next(), nil)))
 	})
 
 	t.Run("FreshRequestIDs", func(t *testing.T) {
