@@ -8,11 +8,11 @@ func TestScrubText(t *testing.T) {
 		{"800101-1234567", "800101-1******"},
 		{"주민 800101-1234567", "주민 800101-1******"},
 		{"환자 김철수 800101 1234567 외래", "환자 김철수 800101-1****** 외래"},
-		{"8001011234560", "800101-1******"},                // bare, resident check digit valid
+		{"8001011234560", "800101-1******"},               // bare, resident check digit valid
 		{"주민등록번호:8801043014809", "주민등록번호:880104-3******"}, // bare EAN-shaped, but the keyword says resident
-		{"８００１０１－１２３４５６７", "800101-1******"},          // full-width digits and dash
+		{"８００１０１－１２３４５６７", "800101-1******"},              // full-width digits and dash
 		{"800101–1234567 / 800101—1234567", "800101-1****** / 800101-1******"},
-		{"8001 01 - 1234 567", "800101-1******"},  // spaces inside
+		{"8001 01 - 1234 567", "800101-1******"},     // spaces inside
 		{"외국인 900101-5234567", "외국인 900101-5******"}, // alien registration number
 		{"(800101-1234567)", "(800101-1******)"},
 		// card numbers
@@ -24,8 +24,8 @@ func TestScrubText(t *testing.T) {
 		// false positives a shape-only rule would make: left alone
 		{"새우깡 8801043014809", "새우깡 8801043014809"}, // EAN-13 bar code in an item name
 		{"8801062518494 콜라", "8801062518494 콜라"},
-		{"800101-12345678", "800101-12345678"},     // 14 digits: not a resident number
-		{"801301-1234567", "801301-1234567"},       // month 13: not a birth date
+		{"800101-12345678", "800101-12345678"},         // 14 digits: not a resident number
+		{"801301-1234567", "801301-1234567"},           // month 13: not a birth date
 		{"5307-1234-5678-9012", "5307-1234-5678-9012"}, // not Luhn-valid, no card keyword
 		{"8111 1111 1111 1116", "8111 1111 1111 1116"}, // Luhn-valid but no card starts with 8
 		{"02-1234-5678", "02-1234-5678"},

@@ -129,8 +129,12 @@ var rawRules = map[string]func(string) string{
 	"pp.num":         normalize.MaskPassportNumber,
 	"documentNumber": normalize.MaskPassportNumber, // passport MRZ
 	"personalNumber": normalize.MaskAll,            // passport MRZ optional data
-	"mrzLines":       normalize.MaskMRZ,
-	"MRZ2":           normalize.MaskAll, // id-card passport MRZ line 2: number and personal data
+	// MRZ check digits the result masks (they help recover the numbers)
+	"checkDigitForDocumentNumber": normalize.MaskAll,
+	"checkDigitForPersonalNumber": normalize.MaskAll,
+	"finalCheckDigit":             normalize.MaskAll,
+	"mrzLines":                    normalize.MaskMRZ,
+	"MRZ2":                        normalize.MaskAll, // id-card passport MRZ line 2: number and personal data
 }
 
 // RawForStorage is the vendor answer as stored next to a result (keepRaw):
