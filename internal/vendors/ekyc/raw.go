@@ -70,3 +70,7 @@ func sanitize(v any, card string, mask func(string) string, pii bool) any {
 	}
 	return v
 }
+
+// MaskRaw applies today's masking to a raw copy stored by any version
+// (producer remask).
+func MaskRaw(stored []byte) (json.RawMessage, error) { return sanitizeRaw(stored, false) }
