@@ -128,8 +128,8 @@ func MaskAll(s string) string {
 // MaskMRZ masks the personal parts of a TD3 passport MRZ text (lines joined
 // by "\n"): the document number (as MaskPassportNumber) and the optional
 // personal number with their check digits, and the composite check digit
-// (which together with the rest could help recover them). Text that is not
-// two MRZ lines is masked whole.
+// (which together with the rest could help recover them), and any digit in
+// the first line. Text that is not two MRZ lines is masked whole.
 func MaskMRZ(text string) string {
 	l1, l2, ok := SplitMRZ(text)
 	if !ok || len(l2) != 44 {
@@ -150,5 +150,17 @@ func MaskMRZ(text string) string {
 			b[i] = '*'
 		}
 	}
-	return l1 + "\n" + string(b)
+	return maskDigits(l1) + "\n" + string(b)
+}
+
+// maskDigits replaces every digit with '*'. An MRZ's first line holds the
+// document code, the issuing state and the names: a digit there is a misread
+// or something that does not belong, never safe to keep.
+func maskDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if _, ok := asciiDigit(r); ok {
+			return '*'
+		}
+		return r
+	}, s)
 }

@@ -112,3 +112,7 @@ func (s *scrubber) walk(v any, mask func(string) string) any {
 }
 
 func keep(s string) string { return s }
+
+// KnownNumberKey reports whether a field or answer key (any case) holds a
+// known number that keeps its own rules (not scrubbed as free text).
+func KnownNumberKey(key string) bool { return knownNumberKeys[strings.ToLower(key)] }
