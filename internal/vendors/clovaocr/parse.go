@@ -127,6 +127,7 @@ var rawRules = map[string]func(string) string{
 	"number":         normalize.MaskCardNumber, // creditCard, receipt cardInfo
 	"dl.num":         normalize.MaskLicenseNumber,
 	"pp.num":         normalize.MaskPassportNumber,
+	"pp.personalNum": normalize.MaskAll,            // a passport's personal number: masked whole
 	"documentNumber": normalize.MaskPassportNumber, // passport MRZ
 	"personalNumber": normalize.MaskAll,            // passport MRZ optional data
 	// MRZ check digits the result masks (they help recover the numbers)

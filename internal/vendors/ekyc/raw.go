@@ -19,7 +19,7 @@ var faceSecrets = map[string]bool{"feature": true, "alignedimage": true}
 var rawMasks = map[string]map[string]func(string) string{
 	"":   {"personalnum": normalize.MaskResidentNumber, "socialnumber": normalize.MaskResidentNumber, "corepsocialnum": normalize.MaskResidentNumber},
 	"dl": {"num": normalize.MaskLicenseNumber},
-	"pp": {"num": normalize.MaskPassportNumber, "mrz1": normalize.MaskAll, "mrz2": normalize.MaskAll},
+	"pp": {"num": normalize.MaskPassportNumber, "personalnum": normalize.MaskAll, "mrz1": normalize.MaskAll, "mrz2": normalize.MaskAll},
 	"ac": {"alienregnum": normalize.MaskResidentNumber, "alienregnumetc": normalize.MaskAll},
 }
 
