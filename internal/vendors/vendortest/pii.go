@@ -238,3 +238,35 @@ func HoldsWhole(text, digits string) bool {
 	_, ok := wholeNumberIn(text, digits)
 	return ok
 }
+
+// WithoutBoxes drops the bounding polygons of an answer (numbers only,
+// most of its bytes), so fuzz executions stay fast.
+func WithoutBoxes(doc []byte) []byte {
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return doc
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, c := range t {
+				if strings.Contains(strings.ToLower(k), "boundingpoly") {
+					delete(t, k)
+					continue
+				}
+				walk(c)
+			}
+		case []any:
+			for _, c := range t {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	out, err := json.Marshal(v)
+	if err != nil {
+		return doc
+	}
+	return out
+}
