@@ -97,8 +97,9 @@ func MaskLicenseNumber(s string) string {
 	return string(c[:keep]) + stars(len(c)-keep)
 }
 
-// licenseNumber: region (2 digits or a Korean name), year, serial, check.
-var licenseNumber = regexp.MustCompile(`(\d{2}|\p{Hangul}+)[- ]?(\d{2})[- ]?(\d{6})[- ]?(\d{2})`)
+// licenseNumber: region (2 digits or a Korean name), year, serial (maybe
+// masked already: masking a masked number changes nothing), check.
+var licenseNumber = regexp.MustCompile(`(\d{2}|\p{Hangul}+)[- ]?(\d{2})[- ]?([\d*]{6})[- ]?(\d{2})`)
 
 // MaskPassportNumber keeps the first 4 characters of a passport number and
 // masks the rest: "M12345678" -> "M123*****". The leading letter tells the

@@ -1,6 +1,9 @@
 package normalize
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestScrubText(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
@@ -38,4 +41,59 @@ func TestScrubText(t *testing.T) {
 			t.Errorf("ScrubText(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// The worker re-applies every mask over what the vendor already masked, and
+// remask over old results: masking a masked value must change nothing.
+func TestMasksAreIdempotent(t *testing.T) {
+	masks := map[string]func(string) string{"resident": MaskResidentNumber, "card": MaskCardNumber,
+		"license": MaskLicenseNumber, "passport": MaskPassportNumber, "all": MaskAll, "mrz": MaskMRZ, "scrub": ScrubText}
+	inputs := []string{"800101-1234567", "5307123456789014", "4221**8666", "123456789012", "11-17-174133-01",
+		"서울 17-174133-01", "11-17-174133-01 800101-1234567", "M12345678", "1234567", "",
+		"PMKORKIM<<MINJUN<<<<<<<<<<<<<<<<<<<<<<<<<<<<\nM123456784KOR8001011M24060911234567V12345678", "주민 800101-1234567"}
+	for name, mask := range masks {
+		for _, in := range inputs {
+			once := mask(in)
+			if twice := mask(once); twice != once {
+				t.Errorf("%s(%q) = %q, again %q", name, in, once, twice)
+			}
+		}
+	}
+}
+
+func TestScrubFields(t *testing.T) {
+	for _, c := range []struct {
+		docType, in, want string
+	}{
+		{"biz-license", `{"corpRegisterNumber":{"value":"110111-1234567","text":"110111-1234567"},"representative":{"value":"대표 800101-1234567","text":"x"}}`,
+			`{"corpRegisterNumber":{"text":"110111-1234567","value":"110111-1234567"},"representative":{"text":"x","value":"대표 800101-1******"}}`},
+		{"id-card", `{"idType":"passport","personalNumber":{"value":"1234567","text":"1234567"}}`,
+			`{"idType":"passport","personalNumber":{"text":"*******","value":"*******"}}`},
+		{"id-card", `{"idType":"driver","licenseNumber":{"value":"11-17-******-01","text":"11-17-174133-01"}}`,
+			`{"idType":"driver","licenseNumber":{"text":"11-17-******-01","value":"11-17-******-01"}}`},
+		{"credit-card", `{"number":{"value":"5307123456789014","text":"5307 1234 5678 9014"}}`,
+			`{"number":{"text":"5307-12**-****-9014","value":"5307-12**-****-9014"}}`},
+		{"medical-receipt", `{"cells":[{"key":"주민등록번호","value":"800101-1234567"},{"key":"진찰료","value":12000}]}`,
+			`{"cells":[{"key":"주민등록번호","value":"800101-1******"},{"key":"진찰료","value":12000}]}`},
+		{"receipt", `{"items":[{"name":{"value":"새우깡 8801043014809","text":"x"},"code":{"value":"8801043014809","text":"8801043014809"}}]}`,
+			`{"items":[{"name":{"value":"새우깡 8801043014809","text":"x"},"code":{"value":"8801043014809","text":"8801043014809"}}]}`},
+	} {
+		out, _, err := ScrubFields(c.docType, []byte(c.in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canon(t, out) != canon(t, []byte(c.want)) {
+			t.Errorf("%s: %s\n got %s\nwant %s", c.docType, c.in, out, c.want)
+		}
+	}
+}
+
+func canon(t *testing.T, b []byte) string {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
 }
