@@ -20,6 +20,8 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
+	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
 // env is what every subcommand needs, built from the global flags.
@@ -273,4 +275,40 @@ func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && isatty.IsTerminal(f.Fd())
+}
+
+const remaskUsage = "usage: producer remask s3://BUCKET/PREFIX/ [--dry-run]"
+
+// runRemask rewrites the results and raw copies under a prefix with
+// today's masking; it calls no vendor and needs no Redis.
+func runRemask(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var (
+		g   cli.Globals
+		dry bool
+		fs  = flag.NewFlagSet("remask", flag.ContinueOnError)
+	)
+	fs.BoolVar(&dry, "dry-run", false, "count what would change; write nothing")
+	pos, err := parse(fs, &g, args, stdout, remaskUsage, 1, 1)
+	if err != nil {
+		return err
+	}
+	prefix, err := storage.ParseURI(pos[0])
+	if err != nil || !prefix.IsPrefix() {
+		return cli.Usagef("remask needs an output prefix s3://BUCKET/PREFIX/ (ending in /)\n%s", remaskUsage)
+	}
+	if _, err := cli.Logger(stderr, g.LogFormat, g.LogLevel); err != nil {
+		return err
+	}
+	cfg, err := config.Load(config.Path(g.Config))
+	if err != nil {
+		return err
+	}
+	store, err := setup.Store(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	r := &producer.Remasker{Store: store, MaskRaw: vendorset.MaskRaw, DryRun: dry}
+	sum, err := r.Run(ctx, prefix)
+	fmt.Fprintln(stdout, sum.String())
+	return err
 }

@@ -4,6 +4,7 @@
 //	                 [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
 //	producer status BATCH [--follow]
 //	producer resume VENDOR
+//	producer remask s3://BUCKET/PREFIX/ [--dry-run]
 package main
 
 import (
@@ -28,6 +29,9 @@ Usage:
   producer batches                     the most recent batches
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
   producer halt VENDOR [--for 1h]      stop calls to a vendor from every worker
+  producer remask s3://OUT/PREFIX/ [--dry-run]
+                                       rewrite results and raw copies under a prefix with
+                                       today's masking (no vendor call)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
 under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
@@ -49,6 +53,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"batches": runBatches,
 	"resume":  runResume,
 	"halt":    runHalt,
+	"remask":  runRemask,
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -1,9 +1,11 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Doc is the content the emulator "reads" from an image. Every value is
@@ -68,6 +70,11 @@ type Doc struct {
 	Mobile   string // "010-1234-5678"
 	Email    string
 
+	// Note is the text of the image's MarkerNote ("" without one): printed
+	// after the address and the first item's name, and as a medical bill's
+	// "비고" (remarks) cell.
+	Note string
+
 	// face compare
 	Similarity float64 // 0..1
 	FaceCount  int     // faces found on the image
@@ -102,10 +109,38 @@ var (
 	licenseKind = []string{"1종보통", "2종보통", "1종대형"}
 )
 
-// Derive computes the document an image shows.
+// Derive computes the document an image shows. An image carrying
+// MarkerNote shows the note's text in its free text as well.
 func Derive(image []byte) Doc {
 	sum := sha256.Sum256(image)
-	return DeriveSum(sum)
+	d := DeriveSum(sum)
+	if note := Note(image); note != "" {
+		d.Note = note
+		d.Address += " " + note
+		d.Items[0].Name += " " + note
+	}
+	return d
+}
+
+// MarkerNote followed by text and ';' (at most 64 bytes of UTF-8) makes the
+// document print that text after its address and its first item's name:
+// free text, as a real document may carry anything there ("EMULATOR:NOTE=주민
+// 800101-1234567;"). Tests use it to see what masked mode does with
+// personal numbers in free text.
+var MarkerNote = []byte("EMULATOR:NOTE=")
+
+// Note is the text of an image's MarkerNote, or "".
+func Note(image []byte) string {
+	i := bytes.Index(image, MarkerNote)
+	if i < 0 {
+		return ""
+	}
+	rest := image[i+len(MarkerNote):]
+	end := bytes.IndexByte(rest, ';')
+	if end < 0 || end > 64 || !utf8.Valid(rest[:end]) {
+		return ""
+	}
+	return string(rest[:end])
 }
 
 // DeriveSum is Derive from the image's SHA-256.

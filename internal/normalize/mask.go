@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -71,32 +72,34 @@ func MaskCardNumber(s string) string {
 		}
 		return b.String()
 	}
-	keep := max(0, min(4, (n-2)/2))
-	return string(c[:keep]) + stars(n-2*keep) + string(c[n-keep:])
+	// Shorter than a card number: at most half of it shows, split between
+	// the ends (the back at most 4, the front at most 6).
+	shown := n / 2
+	back := min(4, shown/2)
+	front := min(6, shown-back)
+	return string(c[:front]) + stars(n-front-back) + string(c[n-back:])
 }
 
 // MaskLicenseNumber masks a Korean driver's license number: the region and
 // year-of-issue parts stay, the 6-digit serial (which identifies the holder)
 // is masked, the 2-digit check part stays: "11-17-174133-01" ->
 // "11-17-******-01". Old licences print the region in Korean
-// ("서울 17-174133-01"); any layout with a 6-digit-long third-from-last
-// group is handled by masking that group. Other layouts keep only the first
-// 4 characters.
+// ("서울 17-174133-01" -> "서울-17-******-01"). Text around the number
+// (a resident number read along with it) is scrubbed as free text
+// (ScrubText). Other layouts keep only the first 4 characters.
 func MaskLicenseNumber(s string) string {
-	parts := strings.FieldsFunc(strings.TrimSpace(s), func(r rune) bool { return r == '-' || isSpace(r) })
-	if len(parts) >= 3 && len([]rune(parts[len(parts)-2])) == 6 {
-		i := len(parts) - 2
-		out := append([]string(nil), parts...)
-		out[i] = stars(6)
-		return strings.Join(out, "-")
+	if m := licenseNumber.FindStringSubmatchIndex(s); m != nil {
+		region, year, check := s[m[2]:m[3]], s[m[4]:m[5]], s[m[8]:m[9]]
+		return ScrubText(s[:m[0]]) + region + "-" + year + "-" + stars(6) + "-" + check + ScrubText(s[m[1]:])
 	}
 	c := maskable(s)
-	if len(c) == 12 {
-		return string(c[:2]) + "-" + string(c[2:4]) + "-" + stars(6) + "-" + string(c[10:])
-	}
 	keep := min(4, len(c)/2)
 	return string(c[:keep]) + stars(len(c)-keep)
 }
+
+// licenseNumber: region (2 digits or a Korean name), year, serial (maybe
+// masked already: masking a masked number changes nothing), check.
+var licenseNumber = regexp.MustCompile(`(\d{2}|\p{Hangul}+)[- ]?(\d{2})[- ]?([\d*]{6})[- ]?(\d{2})`)
 
 // MaskPassportNumber keeps the first 4 characters of a passport number and
 // masks the rest: "M12345678" -> "M123*****". The leading letter tells the
@@ -126,8 +129,8 @@ func MaskAll(s string) string {
 // MaskMRZ masks the personal parts of a TD3 passport MRZ text (lines joined
 // by "\n"): the document number (as MaskPassportNumber) and the optional
 // personal number with their check digits, and the composite check digit
-// (which together with the rest could help recover them). Text that is not
-// two MRZ lines is masked whole.
+// (which together with the rest could help recover them), and any digit in
+// the first line. Text that is not two MRZ lines is masked whole.
 func MaskMRZ(text string) string {
 	l1, l2, ok := SplitMRZ(text)
 	if !ok || len(l2) != 44 {
@@ -148,5 +151,17 @@ func MaskMRZ(text string) string {
 			b[i] = '*'
 		}
 	}
-	return l1 + "\n" + string(b)
+	return maskDigits(l1) + "\n" + string(b)
+}
+
+// maskDigits replaces every digit with '*'. An MRZ's first line holds the
+// document code, the issuing state and the names: a digit there is a misread
+// or something that does not belong, never safe to keep.
+func maskDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if _, ok := asciiDigit(r); ok {
+			return '*'
+		}
+		return r
+	}, s)
 }

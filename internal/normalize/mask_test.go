@@ -31,8 +31,8 @@ func TestMaskCardNumber(t *testing.T) {
 		{"5307123456749012", "5307-12**-****-9012"}, // credit-card seed
 		{"5307 1234 5674 9012", "5307-12**-****-9012"},
 		{"371449635398431", "3714-49**-***8-431"}, // 15-digit Amex
-		{"4221**8666", "4221**8666"},              // receipt seed: printed already masked
-		{"42218666", "422**666"},
+		{"4221**8666", "422*****66"},              // receipt seed: printed masked, still at most half shows
+		{"42218666", "42****66"},
 		{"", ""},
 	}
 	for _, c := range cases {
@@ -134,4 +134,31 @@ func TestNewField(t *testing.T) {
 		t.Errorf("json = %s", b)
 	}
 	_ = result.Field{}
+}
+
+// Mask edge cases of issue 9: a number next to another must not escape
+// with it, and a short number in a card field shows at most half of it.
+func TestMaskEdgeCases(t *testing.T) {
+	for _, c := range []struct {
+		name, got, want string
+	}{
+		{"license with a resident number after it", MaskLicenseNumber("11-17-174133-01 800101-1234567"), "11-17-******-01 800101-1******"},
+		{"license with a card number after it", MaskLicenseNumber("11-17-174133-01 4111 1111 1111 1111"), "11-17-******-01 4111-11**-****-1111"},
+		{"12-digit card field", MaskCardNumber("123456789012"), "123******012"},
+		{"10 characters already masked by the vendor", MaskCardNumber("4221**8666"), "422*****66"},
+		{"8-digit card field", MaskCardNumber("42218666"), "42****66"},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: got %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	// Property: a card field never shows more than 6 leading and 4 trailing
+	// digits, nor more than half of them when shorter than a card number.
+	for n := 1; n <= 19; n++ {
+		in := strings.Repeat("7", n)
+		shown := strings.Count(MaskCardNumber(in), "7")
+		if limit := min(10, n/2); n < 13 && shown > limit || shown > 10 {
+			t.Errorf("MaskCardNumber(%d digits) shows %d digits", n, shown)
+		}
+	}
 }

@@ -235,6 +235,11 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	if err != nil {
 		return h.finish(ctx, j, err)
 	}
+	if !req.PII {
+		if err := vendors.Scrub(j.p.Type, resp); err != nil {
+			return h.finish(ctx, j, ocrerr.Permanent(ocrerr.Internal, "%v", err))
+		}
+	}
 	j.res.Source.SHA256 = img.sum()
 	if face != nil {
 		j.res.FaceSource.SHA256 = face.sum()
@@ -243,8 +248,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	j.res.Vendor.InferDetailType, j.res.Vendor.InferDetailResource, j.res.Vendor.IsGrayScale = resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale
 	j.res.Fields = resp.Fields
 	if v.KeepRaw && len(resp.Raw) > 0 {
-		rawKey := j.resultKey[:len(j.resultKey)-len(".json")] + ".raw.json"
-		if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, rawKey, bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
+		if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, RawKey(j.resultKey), bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
 			storage.PutOptions{ContentType: "application/json"}); err != nil {
 			return h.finish(ctx, j, storageErr(err, "raw result"))
 		}

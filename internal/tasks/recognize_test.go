@@ -29,6 +29,7 @@ type scriptedVendor struct {
 	calls  int
 	read   [][]byte
 	pii    []bool
+	answer func() *vendors.Response // nil: a receipt with only its total
 }
 
 func (v *scriptedVendor) Kind() string           { return "scripted" }
@@ -55,6 +56,9 @@ func (v *scriptedVendor) Recognize(ctx context.Context, req *vendors.Request) (*
 		if next != nil {
 			return nil, next
 		}
+	}
+	if v.answer != nil {
+		return v.answer(), nil
 	}
 	total := &result.Field{Value: int64(len(b)), Text: "total"}
 	return &vendors.Response{Endpoint: "document/receipt", RequestID: "req-1", Fields: &result.Receipt{TotalPrice: total}}, nil
@@ -427,6 +431,45 @@ func TestTaskPIIOnlyWhereTheVendorAllowsIt(t *testing.T) {
 		}
 		if len(f.vendor.pii) != 1 || f.vendor.pii[0] != tc.want {
 			t.Errorf("%+v: vendor asked for PII %v, want %v", tc, f.vendor.pii, tc.want)
+		}
+	}
+}
+
+// Masked mode scrubs resident and card numbers out of free text, in the
+// result and in the raw copy, whichever vendor answered; pii: full keeps them.
+func TestMaskedModeScrubsFreeTextInResultAndRawCopy(t *testing.T) {
+	const resident, card = "800101-1234567", "5307123456789012"
+	for _, pii := range []bool{false, true} {
+		f := newFixture(t)
+		v := f.h.Vendors["v"]
+		v.PII, v.KeepRaw = pii, true
+		f.vendor.answer = func() *vendors.Response {
+			return &vendors.Response{Endpoint: "document/receipt", Fields: &result.Receipt{
+				Store: &result.ReceiptStore{Address: []result.Field{{Text: "주민 " + resident, Value: "주민 " + resident}},
+					BizNum: &result.Field{Text: "110111-1234567", Value: "110111-1234567"}},
+				Items: []result.ReceiptItem{{Name: &result.Field{Text: "카드번호 " + card, Value: "카드번호 " + card},
+					Code: &result.Field{Text: "8801043014809", Value: "8801043014809"}}},
+			}, Raw: json.RawMessage(`{"items":[{"name":{"text":"카드번호 ` + card + `"}}],"addr":"주민 ` + resident + `"}`)}
+		}
+		if err := f.run(t, receiptTask, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range []string{"r/docs/a.png.json", "r/docs/a.png.raw.json"} {
+			rc, _, err := f.store.Bucket("out").Get(t.Context(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			for _, n := range []string{resident, card} {
+				if got := bytes.Contains(b, []byte(n)); got != pii {
+					t.Errorf("pii=%v: %s holds %s: %v\n%s", pii, key, n, got, b)
+				}
+			}
+			if !pii && key == "r/docs/a.png.json" && (!bytes.Contains(b, []byte("주민 800101-1******")) || !bytes.Contains(b, []byte("카드번호 5307-12**-****-9012")) ||
+				!bytes.Contains(b, []byte("110111-1234567")) || !bytes.Contains(b, []byte("8801043014809"))) {
+				t.Errorf("masked result lost its text or its known numbers:\n%s", b)
+			}
 		}
 	}
 }

@@ -299,6 +299,9 @@ func renderMedicalReceipt(d emulator.Doc, p page) *medicalReceipt {
 	}
 	totalID := 10 * (len(d.Items) + 1)
 	mr.Result = append(mr.Result, cell(totalID, 3+len(d.Items), "합계", strconv.FormatInt(d.TotalPrice, 10)))
+	if d.Note != "" {
+		mr.Result = append(mr.Result, cell(totalID+1, 4+len(d.Items), "비고", d.Note))
+	}
 	total := float64(d.TotalPrice)
 	found := checksum{Found: true, FoundValueIDs: ids, FoundValueSum: total, FoundTotalIDs: []int{totalID}, FoundTotalSum: total, Difference: 0}
 	notFound := checksum{FoundValueIDs: []int{}, FoundTotalIDs: []int{}}

@@ -48,13 +48,16 @@ func TestIDCardKindsFromTheFieldTables(t *testing.T) {
 			}},
 		{"passport", "Passport", "pp", `{"num":` + v("M12345678") + `,"surName":` + v("HONG") + `,"givenName":` + v("GILDONG") +
 			`,"birthDate":` + date("01 JAN 1980", "1980", "01", "01") + `,"expireDate":` + date("02 MAR 2030", "2030", "03", "02") +
-			`,"sex":` + v("M") + `,"nationality":` + v("REPUBLIC OF KOREA") + `,"fullNameKor":` + v("홍길동") + `}`,
+			`,"sex":` + v("M") + `,"nationality":` + v("REPUBLIC OF KOREA") + `,"fullNameKor":` + v("홍길동") +
+			`,"personalNum":` + v("1234567") + `}`,
 			func(c *result.IDCard) error {
 				switch {
 				case c.IDType != result.IDPassport:
 					return fmt.Errorf("idType %q", c.IDType)
 				case c.PassportNumber == nil || c.PassportNumber.Value == "M12345678":
 					return fmt.Errorf("passport number %+v not masked", c.PassportNumber)
+				case c.PersonalNumber == nil || c.PersonalNumber.Value != "*******" || c.PersonalNumber.Text != "*******":
+					return fmt.Errorf("passport personal number %+v not masked whole", c.PersonalNumber)
 				case c.BirthDate.Value != "1980-01-01" || c.ExpiryDate.Value != "2030-03-02":
 					return fmt.Errorf("dates %+v %+v", c.BirthDate, c.ExpiryDate)
 				case c.Surname.Value != "HONG" || c.KoreanName.Value != "홍길동" || c.Sex.Value != "M":

@@ -127,10 +127,15 @@ var rawRules = map[string]func(string) string{
 	"number":         normalize.MaskCardNumber, // creditCard, receipt cardInfo
 	"dl.num":         normalize.MaskLicenseNumber,
 	"pp.num":         normalize.MaskPassportNumber,
+	"pp.personalNum": normalize.MaskAll,            // a passport's personal number: masked whole
 	"documentNumber": normalize.MaskPassportNumber, // passport MRZ
 	"personalNumber": normalize.MaskAll,            // passport MRZ optional data
-	"mrzLines":       normalize.MaskMRZ,
-	"MRZ2":           normalize.MaskAll, // id-card passport MRZ line 2: number and personal data
+	// MRZ check digits the result masks (they help recover the numbers)
+	"checkDigitForDocumentNumber": normalize.MaskAll,
+	"checkDigitForPersonalNumber": normalize.MaskAll,
+	"finalCheckDigit":             normalize.MaskAll,
+	"mrzLines":                    normalize.MaskMRZ,
+	"MRZ2":                        normalize.MaskAll, // id-card passport MRZ line 2: number and personal data
 }
 
 // RawForStorage is the vendor answer as stored next to a result (keepRaw):
@@ -148,3 +153,7 @@ func RawForStorage(data []byte, pii bool) (json.RawMessage, error) {
 	}
 	return b, nil
 }
+
+// MaskRaw applies today's masking to a raw copy stored by any version
+// (producer remask): the stored copy has the answer's shape.
+func MaskRaw(stored []byte) (json.RawMessage, error) { return RawForStorage(stored, false) }

@@ -73,7 +73,7 @@ func TestGoldenReceipt(t *testing.T) {
 		"payment.time.value":        "20:11:00",
 		"payment.time.text":         "20: 11",
 		"payment.cardCompany.value": "신한",
-		"payment.cardNumber.value":  "4221**8666",
+		"payment.cardNumber.value":  "422*****66",
 		"payment.confirmNum.value":  "28672931",
 		"items.0.name.value":        "씨그램 레몬350ml",
 		"items.0.count.value":       2,

@@ -259,7 +259,7 @@ func normIDCard(r *idCardResult, m masker) *result.IDCard {
 		out.IssueDate, out.Issuer = dateField(first(p.IssueDate)), strField(first(p.Authority))
 		out.Sex = strField(first(p.Sex))
 		out.KoreanName = strField(first(p.FullNameKor))
-		out.PersonalNumber = m.personal(first(p.PersonalNum), normalize.MaskResidentNumber)
+		out.PersonalNumber = m.personal(first(p.PersonalNum), normalize.MaskAll) // no part of it is safe to show
 	case r.AC != nil && (strings.Contains(kind, "alien") || r.IC == nil):
 		a := r.AC
 		out.IDType = result.IDAlien

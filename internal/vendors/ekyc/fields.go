@@ -276,7 +276,7 @@ func idCardFields(r *idCardResult, pii bool) (*result.IDCard, bool) {
 	case r.PP != nil:
 		c := r.PP
 		return &result.IDCard{IDType: result.IDPassport,
-			PersonalNumber: masked(c.PersonalNum, normalize.MaskResidentNumber, pii),
+			PersonalNumber: masked(c.PersonalNum, normalize.MaskAll, pii),
 			IssueDate:      field(c.IssueDate, date),
 			Issuer:         field(c.Authority, nil),
 			PassportNumber: masked(c.Num, normalize.MaskPassportNumber, pii),

@@ -2,22 +2,25 @@ package ekyc
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/ocrbatch/ocrworker/internal/normalize"
 )
 
 // faceSecrets are keys never kept from an answer, PII or not: result-v1
 // forbids storing face feature vectors and aligned face images.
-var faceSecrets = map[string]bool{"feature": true, "alignedImage": true}
+// Keys are compared case-folded, as encoding/json reads them.
+var faceSecrets = map[string]bool{"feature": true, "alignedimage": true}
 
 // rawMasks masks personal numbers in a kept raw answer, by the key of the
 // card object and field they sit under ("" = any card). Every string below
 // the field (text, formatted.value, maskingText) is masked.
+// Keys are lower-case: answers are matched case-folded.
 var rawMasks = map[string]map[string]func(string) string{
-	"":   {"personalNum": normalize.MaskResidentNumber, "socialNumber": normalize.MaskResidentNumber, "coRepSocialNum": normalize.MaskResidentNumber},
+	"":   {"personalnum": normalize.MaskResidentNumber, "socialnumber": normalize.MaskResidentNumber, "corepsocialnum": normalize.MaskResidentNumber},
 	"dl": {"num": normalize.MaskLicenseNumber},
-	"pp": {"num": normalize.MaskPassportNumber, "mrz1": normalize.MaskAll, "mrz2": normalize.MaskAll},
-	"ac": {"alienRegNum": normalize.MaskResidentNumber, "alienRegNumEtc": normalize.MaskAll},
+	"pp": {"num": normalize.MaskPassportNumber, "personalnum": normalize.MaskAll, "mrz1": normalize.MaskAll, "mrz2": normalize.MaskAll},
+	"ac": {"alienregnum": normalize.MaskResidentNumber, "alienregnumetc": normalize.MaskAll},
 }
 
 // sanitizeRaw returns the answer fit for storage: without face vectors and
@@ -34,9 +37,10 @@ func sanitizeRaw(body []byte, pii bool) (json.RawMessage, error) {
 func sanitize(v any, card string, mask func(string) string, pii bool) any {
 	switch t := v.(type) {
 	case map[string]any:
-		for k, child := range t {
+		for key, child := range t {
+			k := strings.ToLower(key)
 			if faceSecrets[k] {
-				delete(t, k)
+				delete(t, key)
 				continue
 			}
 			m := mask
@@ -51,7 +55,7 @@ func sanitize(v any, card string, mask func(string) string, pii bool) any {
 			if _, isCard := rawMasks[k]; isCard && k != "" {
 				nextCard = k
 			}
-			t[k] = sanitize(child, nextCard, m, pii)
+			t[key] = sanitize(child, nextCard, m, pii)
 		}
 		return t
 	case []any:
@@ -66,3 +70,7 @@ func sanitize(v any, card string, mask func(string) string, pii bool) any {
 	}
 	return v
 }
+
+// MaskRaw applies today's masking to a raw copy stored by any version
+// (producer remask).
+func MaskRaw(stored []byte) (json.RawMessage, error) { return sanitizeRaw(stored, false) }

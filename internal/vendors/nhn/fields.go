@@ -96,14 +96,17 @@ func (a *creditCardAnswer) raw(pii bool) *creditCardAnswer {
 	return &c
 }
 
-// idKeys indexes keyValues by key (the first of a repeated key wins).
+// idKeys indexes keyValues by case-folded key (the first of a repeated key
+// wins): "PersonalNo" is read, and masked, as "personalNo".
 type idKeys map[string]keyValue
+
+func (k idKeys) get(key string) keyValue { return k[strings.ToLower(key)] }
 
 func (a *idCardAnswer) keys() idKeys {
 	m := idKeys{}
 	for _, kv := range a.KeyValues {
-		if _, dup := m[kv.Key]; !dup {
-			m[kv.Key] = kv
+		if _, dup := m[strings.ToLower(kv.Key)]; !dup {
+			m[strings.ToLower(kv.Key)] = kv
 		}
 	}
 	return m
@@ -112,7 +115,7 @@ func (a *idCardAnswer) keys() idKeys {
 // text is the recognized text of key; "none" is NHN's word for an absent
 // driver's licence condition.
 func (k idKeys) text(key string) string {
-	v := strings.TrimSpace(k[key].Value)
+	v := strings.TrimSpace(k.get(key).Value)
 	if strings.EqualFold(v, "none") {
 		return ""
 	}
@@ -126,7 +129,7 @@ func (k idKeys) field(key string, norm func(string) (string, bool)) *result.Fiel
 	if text == "" {
 		return nil
 	}
-	kv := k[key]
+	kv := k.get(key)
 	var value any = text
 	if norm != nil {
 		value = normalize.OrNil(norm(text))
@@ -205,19 +208,25 @@ func (a *idCardAnswer) fields(pii bool) *result.IDCard {
 		out.SerialNumber = k.field("serialNum", nil)
 	}
 	if !pii {
-		normalize.MaskField(out.PersonalNumber, normalize.MaskResidentNumber)
+		personal := normalize.MaskResidentNumber
+		if a.IDType == result.IDPassport {
+			personal = normalize.MaskAll // as CLOVA masks it: no part is safe to show
+		}
+		normalize.MaskField(out.PersonalNumber, personal)
 		normalize.MaskField(out.LicenseNumber, normalize.MaskLicenseNumber)
 		normalize.MaskField(out.PassportNumber, normalize.MaskPassportNumber)
 	}
 	return out
 }
 
-// rawMasks: keyValues keys whose values result-v1 masks.
+// rawMasks: keyValues keys (lower-case; matched case-folded) whose values
+// result-v1 masks. A passport's personal number is masked whole, as CLOVA
+// masks it.
 var rawMasks = map[string]func(string) string{
-	"residentNumber":      normalize.MaskResidentNumber,
-	"personalNo":          normalize.MaskResidentNumber,
-	"driverLicenseNumber": normalize.MaskLicenseNumber,
-	"passportNo":          normalize.MaskPassportNumber,
+	"residentnumber":      normalize.MaskResidentNumber,
+	"personalno":          normalize.MaskAll,
+	"driverlicensenumber": normalize.MaskLicenseNumber,
+	"passportno":          normalize.MaskPassportNumber,
 }
 
 func (a *idCardAnswer) raw(pii bool) *idCardAnswer {
@@ -227,17 +236,17 @@ func (a *idCardAnswer) raw(pii bool) *idCardAnswer {
 	}
 	c.KeyValues = append([]keyValue(nil), a.KeyValues...)
 	k := a.keys()
-	l1, l2 := normalize.MaskAll(k["MRZ1"].Value), normalize.MaskAll(k["MRZ2"].Value)
-	if m := strings.SplitN(normalize.MaskMRZ(k["MRZ1"].Value+"\n"+k["MRZ2"].Value), "\n", 2); len(m) == 2 {
+	l1, l2 := normalize.MaskAll(k.get("MRZ1").Value), normalize.MaskAll(k.get("MRZ2").Value)
+	if m := strings.SplitN(normalize.MaskMRZ(k.get("MRZ1").Value+"\n"+k.get("MRZ2").Value), "\n", 2); len(m) == 2 {
 		l1, l2 = m[0], m[1]
 	}
 	for i, kv := range c.KeyValues {
 		switch {
-		case rawMasks[kv.Key] != nil:
-			c.KeyValues[i].Value = rawMasks[kv.Key](kv.Value)
-		case kv.Key == "MRZ1":
+		case rawMasks[strings.ToLower(kv.Key)] != nil:
+			c.KeyValues[i].Value = rawMasks[strings.ToLower(kv.Key)](kv.Value)
+		case strings.EqualFold(kv.Key, "MRZ1"):
 			c.KeyValues[i].Value = l1
-		case kv.Key == "MRZ2":
+		case strings.EqualFold(kv.Key, "MRZ2"):
 			c.KeyValues[i].Value = l2
 		}
 	}

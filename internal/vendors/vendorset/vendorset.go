@@ -4,12 +4,14 @@
 package vendorset
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/normalize"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
 	"github.com/ocrbatch/ocrworker/internal/vendors/clovaocr"
 	"github.com/ocrbatch/ocrworker/internal/vendors/ekyc"
@@ -55,4 +57,29 @@ func httpClient(concurrency int) *http.Client {
 		ForceAttemptHTTP2:     true,
 	}
 	return &http.Client{Transport: t}
+}
+
+// MaskRaw applies today's masking of the vendor kind to a stored raw copy,
+// then the free-text scrub every raw copy gets (producer remask). A kind
+// this version does not know gets the scrub only.
+func MaskRaw(kind string, stored []byte) ([]byte, error) {
+	var (
+		out json.RawMessage
+		err error
+	)
+	switch kind {
+	case config.KindClovaOCR:
+		out, err = clovaocr.MaskRaw(stored)
+	case config.KindClovaEKYC:
+		out, err = ekyc.MaskRaw(stored)
+	case config.KindNHNOCR:
+		out, err = nhn.MaskRaw(stored)
+	default:
+		out = stored
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := normalize.ScrubRaw(out)
+	return b, err
 }
