@@ -21,7 +21,7 @@ func FuzzMaskedFreeText(f *testing.F) {
 	for i := range seeds {
 		seeds[i].answer = golden(f, seeds[i].file)
 	}
-	c := newClient(f, Options{URL: "http://x", Secret: "s"})
+	c := newClient(f, Options{URL: "https://x", Secret: "s"})
 	for kind := range 18 {
 		for i := range seeds {
 			f.Add("주민 ", " 외래", uint8(kind), uint64(len(seeds)*kind*7919+i))
