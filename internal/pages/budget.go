@@ -15,7 +15,8 @@ type Budget struct {
 	sem  *semaphore.Weighted
 	size int64
 
-	acquired func(weight int64) // test hook, called once a weight is held
+	// Test hooks: called once a weight is held, and when it is given back.
+	acquired, released func(weight int64)
 }
 
 // NewBudget is a budget of size bytes; size <= 0 means unbounded.
@@ -41,5 +42,10 @@ func (b *Budget) Acquire(ctx context.Context, weight int64) (release func(), err
 	if b.acquired != nil {
 		b.acquired(weight)
 	}
-	return func() { b.sem.Release(weight) }, nil
+	return func() {
+		if b.released != nil {
+			b.released(weight)
+		}
+		b.sem.Release(weight)
+	}, nil
 }
