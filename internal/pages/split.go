@@ -25,6 +25,10 @@ type SplitOptions struct {
 	FirstOnly bool
 	// TempDir holds the spooled pages ("" means os.TempDir()).
 	TempDir string
+	// Budget, when set, is charged pdfMemoryFactor times a PDF's size
+	// while pdfcpu holds it in memory (see imageformat.ReadPDF), so large
+	// PDFs and image decodes share one memory bound.
+	Budget *Budget
 }
 
 // Document is a split source: its page count and the pages selected, in
@@ -119,7 +123,17 @@ func splitTIFF(src io.ReaderAt, size int64, opt SplitOptions) (*Document, error)
 	return doc, nil
 }
 
+// pdfMemoryFactor is pdfcpu's peak heap while splitting, per byte of PDF:
+// measured 2x for a 64 MiB one-page file, 4.3x for a 7.7 MiB 20-page scan
+// (each page is written through a buffer).
+const pdfMemoryFactor = 4
+
 func splitPDF(ctx context.Context, src io.ReaderAt, size int64, opt SplitOptions) (*Document, error) {
+	release, err := opt.Budget.Acquire(ctx, pdfMemoryFactor*size)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	pdf, err := imageformat.ReadPDF(ctx, io.NewSectionReader(src, 0, size))
 	if err != nil {
 		return nil, classifyReadError("pdf", err)

@@ -270,3 +270,14 @@ func TestSplitTIFFCorrupt(t *testing.T) {
 	_, err := Split(context.Background(), bytes.NewReader(data), int64(len(data)), "tiff", SplitOptions{TempDir: t.TempDir()})
 	wantCode(t, err, ocrerr.InvalidImage)
 }
+
+func TestSplitPDFChargesTheBudget(t *testing.T) {
+	data := testimages.PDF(2, 1)
+	budget := NewBudget(1 << 30)
+	var charged int64
+	budget.acquired = func(w int64) { charged = w }
+	split(t, data, "pdf", SplitOptions{Budget: budget})
+	if charged != pdfMemoryFactor*int64(len(data)) {
+		t.Errorf("splitting a %d-byte PDF charged %d to the budget", len(data), charged)
+	}
+}
