@@ -11,10 +11,11 @@ var (
 	// ErrCorrupt means the file's structure is broken (truncated header,
 	// offsets past the end, an IFD loop).
 	ErrCorrupt = errors.New("corrupt file structure")
-	// ErrPageCountUnknown is no longer returned: PDF pages are counted by a
-	// full parser (pdfcpu). It stays for callers that still test for it.
-	//
-	// Deprecated: PageCount answers a count or a real error.
+	// ErrPageCountUnknown comes with ErrCorrupt when pdfcpu cannot parse a
+	// PDF: the file may be damaged, or use structures pdfcpu does not read,
+	// so its page count is unknown. A caller that prefers letting the
+	// vendor judge such a file tests for this; one that refuses broken
+	// files tests for ErrCorrupt.
 	ErrPageCountUnknown = errors.New("page count not determinable")
 )
 

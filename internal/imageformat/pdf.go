@@ -35,8 +35,8 @@ func PDFConfig() *model.Configuration {
 
 // ReadPDF parses and validates a PDF with pdfcpu. The whole object graph,
 // stream data included, is held in memory until the context is dropped:
-// about the file's size. An encrypted file fails with ErrEncrypted, a
-// broken one with ErrCorrupt.
+// about the file's size. An encrypted file fails with ErrEncrypted; one
+// pdfcpu cannot parse with ErrCorrupt and ErrPageCountUnknown.
 func ReadPDF(ctx context.Context, rs io.ReadSeeker) (pdf *model.Context, err error) {
 	defer func() {
 		// pdfcpu reports some malformed input by panicking deep inside;
@@ -53,14 +53,14 @@ func ReadPDF(ctx context.Context, rs io.ReadSeeker) (pdf *model.Context, err err
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
 	case err != nil:
-		return nil, fmt.Errorf("pdf: %v: %w", err, ErrCorrupt)
+		return nil, fmt.Errorf("pdf: %v: %w (%w)", err, ErrCorrupt, ErrPageCountUnknown)
 	case pdf.Encrypt != nil:
 		// Readable with the empty user password, yet protected by its
 		// author: we do not strip that.
 		return nil, ErrEncrypted
 	}
 	if err := validate.XRefTable(pdf); err != nil {
-		return nil, fmt.Errorf("pdf: %v: %w", err, ErrCorrupt)
+		return nil, fmt.Errorf("pdf: %v: %w (%w)", err, ErrCorrupt, ErrPageCountUnknown)
 	}
 	if pdf.PageCount < 1 {
 		return nil, fmt.Errorf("pdf: no pages: %w", ErrCorrupt)

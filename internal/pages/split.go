@@ -149,6 +149,13 @@ func splitPDF(ctx context.Context, src io.ReaderAt, size int64, opt SplitOptions
 	if err != nil {
 		return nil, err
 	}
+	// As `pdfcpu split` does: write pages without the document-wide parts
+	// (outlines, named destinations, structure tree), which a page does not
+	// need. Carrying named destinations over rewrites them in the source,
+	// leaving later pages with dangling references (seen in pdfcpu's own
+	// samples), so they are dropped before the first page.
+	pdf.Conf.Cmd = model.SPLIT
+	delete(pdf.Names, "Dests")
 	for i := range n {
 		if err := ctx.Err(); err != nil {
 			doc.Close()

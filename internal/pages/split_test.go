@@ -281,3 +281,23 @@ func TestSplitPDFChargesTheBudget(t *testing.T) {
 		t.Errorf("splitting a %d-byte PDF charged %d to the budget", len(data), charged)
 	}
 }
+
+// TestSplitPDFNamedDestinations splits a real PDF whose named
+// destinations, carried over page by page, used to leave later page files
+// unreadable.
+func TestSplitPDFNamedDestinations(t *testing.T) {
+	data, err := os.ReadFile("testdata/adobe_errata.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := split(t, data, "pdf", SplitOptions{})
+	if doc.Count < 2 || len(doc.Pages) != doc.Count {
+		t.Fatalf("Count %d, %d pages", doc.Count, len(doc.Pages))
+	}
+	for i, page := range doc.Pages {
+		b := readAll(t, page)
+		if n, err := imageformat.PageCount(bytes.NewReader(b), int64(len(b)), "pdf"); err != nil || n != 1 {
+			t.Errorf("page %d: PageCount = %d, %v; want 1", i+1, n, err)
+		}
+	}
+}
