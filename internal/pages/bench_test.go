@@ -69,4 +69,3 @@ func BenchmarkPreparePhoto(b *testing.B) {
 		})
 	}
 }
-
