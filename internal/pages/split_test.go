@@ -301,3 +301,46 @@ func TestSplitPDFNamedDestinations(t *testing.T) {
 		}
 	}
 }
+
+func FuzzSplitTIFF(f *testing.F) {
+	f.Add(testimages.TIFF(1, 2))
+	f.Add(testimages.TIFF(2, 3)[:300])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := Split(context.Background(), bytes.NewReader(data), int64(len(data)), "tiff", SplitOptions{MaxPages: 8, TempDir: t.TempDir()})
+		if err != nil {
+			if _, classified := ocrerr.As(err); !classified {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			return
+		}
+		defer doc.Close()
+		for _, page := range doc.Pages {
+			if page.Size > int64(len(data))+1<<16 {
+				t.Fatalf("a page of %d bytes from a %d-byte file", page.Size, len(data))
+			}
+		}
+	})
+}
+
+func TestSpoolSource(t *testing.T) {
+	dir := t.TempDir()
+	data := testimages.TIFF(3, 3)
+	s, err := SpoolSource(bytes.NewReader(data), dir, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := Split(context.Background(), s, s.Size, "tiff", SplitOptions{TempDir: dir})
+	if err != nil || doc.Count != 3 {
+		t.Fatalf("Split of the spooled source: %v", err)
+	}
+	doc.Close()
+	s.Close()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("%d files left after Close", len(left))
+	}
+	_, err = SpoolSource(bytes.NewReader(data), dir, int64(len(data))-1)
+	wantCode(t, err, ocrerr.TooLarge)
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a refused source left %d files", len(left))
+	}
+}
