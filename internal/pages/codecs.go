@@ -1,6 +1,7 @@
 package pages
 
 import (
+	"errors"
 	"image"
 	"image/gif"
 	"image/jpeg"
@@ -35,4 +36,16 @@ var codecs = map[string]codec{
 var noDecoder = map[string]string{
 	imageformat.HEIC: "HEIC support not built in (build with -tags heic, see docs/formats.md)",
 	imageformat.AVIF: "AVIF is not supported (no decoder)",
+}
+
+// unsupportedFeature reports whether a decode error means a valid file
+// using a feature the decoder lacks (JPEG-in-TIFF, arithmetic-coded
+// JPEG, 16-bit BMP...), which is unsupported_format, not a broken image.
+func unsupportedFeature(err error) bool {
+	var (
+		t tiff.UnsupportedError
+		j jpeg.UnsupportedError
+		p png.UnsupportedError
+	)
+	return errors.As(err, &t) || errors.As(err, &j) || errors.As(err, &p) || errors.Is(err, bmp.ErrUnsupported)
 }

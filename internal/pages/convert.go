@@ -2,6 +2,7 @@ package pages
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,12 +78,16 @@ func (c *Converter) Prepare(ctx context.Context, img Image, accepted []string) (
 	}
 	orientation := 1
 	if img.Format == imageformat.JPG {
-		rc, err := img.Open(ctx)
-		if err != nil {
-			return nil, err
+		o, complete := jpegOrientation(bytes.NewReader(img.Head))
+		if !complete {
+			rc, err := img.Open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			o = JPEGOrientation(rc)
+			rc.Close()
 		}
-		orientation = JPEGOrientation(rc)
-		rc.Close()
+		orientation = o
 	}
 	return c.prepare(ctx, img, orientation, accepted)
 }
@@ -178,7 +183,7 @@ func (c *Converter) header(ctx context.Context, img Image, dec codec) (image.Con
 	defer rc.Close()
 	cfg, err := dec.header(bufio.NewReader(rc))
 	if err != nil {
-		return image.Config{}, ocrerr.Permanent(ocrerr.InvalidImage, "unreadable %s header", img.Format).Wrap(err)
+		return image.Config{}, decodeError(img.Format, "header", err)
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return image.Config{}, ocrerr.Permanent(ocrerr.InvalidImage, "%s of %dx%d pixels", img.Format, cfg.Width, cfg.Height)
@@ -194,7 +199,16 @@ func (c *Converter) decode(ctx context.Context, img Image, dec codec) (image.Ima
 	defer rc.Close()
 	decoded, err := dec.decode(bufio.NewReaderSize(rc, 256<<10))
 	if err != nil {
-		return nil, ocrerr.Permanent(ocrerr.InvalidImage, "undecodable %s", img.Format).Wrap(err)
+		return nil, decodeError(img.Format, "image data", err)
 	}
 	return decoded, nil
+}
+
+// decodeError is unsupported_format for a feature the decoder lacks, else
+// invalid_image.
+func decodeError(format, part string, err error) *ocrerr.Error {
+	if unsupportedFeature(err) {
+		return ocrerr.Permanent(ocrerr.UnsupportedFormat, "%s uses a feature this worker cannot convert: %v", format, err)
+	}
+	return ocrerr.Permanent(ocrerr.InvalidImage, "unreadable %s %s", format, part).Wrap(err)
 }

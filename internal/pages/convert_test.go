@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/gif"
 	"image/jpeg"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -391,5 +392,67 @@ func TestPreparedCloseRemovesTempFiles(t *testing.T) {
 	p.Close()
 	if _, err := p.Open(context.Background()); err == nil {
 		t.Error("converted file still there after Close")
+	}
+}
+
+func TestPrepareUnsupportedFeatureOrBroken(t *testing.T) {
+	// A TIFF page compressed with JPEG (compression 7), which
+	// golang.org/x/image/tiff does not decode: valid, but not convertible.
+	data := testimages.TIFF(1, 1)
+	_, ifds, _ := imageformat.TIFFDirectories(bytes.NewReader(data), int64(len(data)))
+	for e := ifds[0] + 2; ; e += 12 {
+		if binary.LittleEndian.Uint16(data[e:]) == 259 {
+			binary.LittleEndian.PutUint16(data[e+8:], 7)
+			break
+		}
+	}
+	_, err := (&Converter{TempDir: t.TempDir()}).Prepare(context.Background(), bytesImage("tiff", data), nhn)
+	wantCode(t, err, ocrerr.UnsupportedFormat)
+
+	// Bytes that only start like a BMP are broken, not unsupported.
+	_, err = (&Converter{TempDir: t.TempDir()}).Prepare(context.Background(), bytesImage("bmp", testimages.BMP(1, 16, 16)[:40]), nhn)
+	wantCode(t, err, ocrerr.InvalidImage)
+}
+
+func TestPrepareReadsOrientationFromHead(t *testing.T) {
+	data := testimages.RotatedJPEG(4, 32, 16, 6)
+	opened := 0
+	img := bytesImage("jpg", data)
+	open := img.Open
+	img.Open = func(ctx context.Context) (io.ReadCloser, error) { opened++; return open(ctx) }
+
+	img.Head = data[:min(len(data), 64<<10)]
+	p, err := (&Converter{TempDir: t.TempDir()}).Prepare(context.Background(), img, nhn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if !p.Converted {
+		t.Error("EXIF 6 in the head was not seen")
+	}
+	if opened != 2 { // header and decode; no extra read for the orientation
+		t.Errorf("image opened %d times, want 2", opened)
+	}
+
+	// A head that stops inside the segments is not trusted: the image is read.
+	opened = 0
+	img.Head = data[:10]
+	p2, err := (&Converter{TempDir: t.TempDir()}).Prepare(context.Background(), img, nhn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Close()
+	if !p2.Converted || opened != 3 {
+		t.Errorf("short head: converted %v, opened %d times; want true, 3", p2.Converted, opened)
+	}
+	// An upright JPEG with a complete head is passed through without a read.
+	opened = 0
+	upright := testimages.JPEG(4, 32, 16, nil)
+	img = bytesImage("jpg", upright)
+	img.Head = upright
+	openUpright := img.Open
+	img.Open = func(ctx context.Context) (io.ReadCloser, error) { opened++; return openUpright(ctx) }
+	if p3, err := (&Converter{}).Prepare(context.Background(), img, nhn); err != nil || p3.Converted || opened != 0 {
+		t.Errorf("upright JPEG with head: %v, converted %v, opened %d", err, p3 != nil && p3.Converted, opened)
 	}
 }

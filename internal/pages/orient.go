@@ -17,46 +17,61 @@ const exifScanLimit = 256 << 10
 // from its leading segments, stopping at the image data. Without EXIF, or
 // with an unreadable or out-of-range value, it is 1: stored upright.
 func JPEGOrientation(r io.Reader) int {
+	o, _ := jpegOrientation(r)
+	return o
+}
+
+// jpegOrientation is JPEGOrientation; complete is false when r ended
+// before the answer was certain (before the image data started).
+func jpegOrientation(r io.Reader) (orientation int, complete bool) {
 	br := bufio.NewReader(io.LimitReader(r, exifScanLimit))
 	var soi [2]byte
-	if _, err := io.ReadFull(br, soi[:]); err != nil || soi != [2]byte{0xFF, 0xD8} {
-		return 1
+	if _, err := io.ReadFull(br, soi[:]); err != nil {
+		return 1, false
+	}
+	if soi != [2]byte{0xFF, 0xD8} {
+		return 1, true
 	}
 	for {
 		b, err := br.ReadByte()
-		if err != nil || b != 0xFF {
-			return 1
+		if err != nil {
+			return 1, false
+		}
+		if b != 0xFF {
+			return 1, true // not a marker: a broken file, left to the decoder
 		}
 		marker, err := br.ReadByte()
 		for err == nil && marker == 0xFF { // fill bytes
 			marker, err = br.ReadByte()
 		}
 		switch {
-		case err != nil, marker == 0xDA, marker == 0xD9: // start of scan, end of image
-			return 1
+		case err != nil:
+			return 1, false
+		case marker == 0xDA, marker == 0xD9: // start of scan, end of image
+			return 1, true
 		case marker == 0x01, marker >= 0xD0 && marker <= 0xD7: // no length
 			continue
 		}
 		var l [2]byte
 		if _, err := io.ReadFull(br, l[:]); err != nil {
-			return 1
+			return 1, false
 		}
 		n := int(binary.BigEndian.Uint16(l[:])) - 2
 		if n < 0 {
-			return 1
+			return 1, true
 		}
 		if marker != 0xE1 {
 			if _, err := br.Discard(n); err != nil {
-				return 1
+				return 1, false
 			}
 			continue
 		}
 		seg := make([]byte, n)
 		if _, err := io.ReadFull(br, seg); err != nil {
-			return 1
+			return 1, false
 		}
 		if o, ok := exifOrientation(seg); ok {
-			return o
+			return o, true
 		}
 	}
 }

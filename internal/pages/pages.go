@@ -21,6 +21,11 @@ type Image struct {
 	Format string
 	Size   int64
 	Open   func(ctx context.Context) (io.ReadCloser, error)
+	// Head optionally holds the image's first bytes, as the caller read
+	// them to detect the format. Prepare reads a JPEG's EXIF orientation
+	// from them when they reach the image data (sniff 64 KiB to cover
+	// nearly every photo), sparing a read of the object.
+	Head []byte
 }
 
 // readerImage serves an Image from random-access bytes (a spooled file, or
