@@ -456,3 +456,29 @@ func TestPrepareReadsOrientationFromHead(t *testing.T) {
 		t.Errorf("upright JPEG with head: %v, converted %v, opened %d", err, p3 != nil && p3.Converted, opened)
 	}
 }
+
+func TestPreparePDFPageKinds(t *testing.T) {
+	const w, h = 48, 64
+	c := &Converter{MaxPixels: 100_000_000}
+	// An invisible OCR text layer over the scan: still a scan.
+	p := prepare(t, c, "pdf", testimages.ScanWithText(2, w, h, false), nhn)
+	if p.Format != "jpg" || !bytes.Equal(readAll(t, p.Image), testimages.JPEG(2, w, h, nil)) {
+		t.Errorf("scan with an invisible text layer: sent %s, not its JPEG", p.Format)
+	}
+	// Visible text over it: only a renderer could draw the page.
+	_, err := c.Prepare(context.Background(), bytesImage("pdf", testimages.ScanWithText(2, w, h, true)), nhn)
+	wantCode(t, err, ocrerr.UnsupportedFormat)
+	if !strings.Contains(err.Error(), "text") {
+		t.Errorf("visible text: %v does not say why", err)
+	}
+
+	// A Flate (PNG-sourced) scan is rendered by pdfcpu and sent as PNG.
+	p = prepare(t, c, "pdf", testimages.ScannedPDFOf(testimages.PNG(3, w, h, nil)), nhn)
+	if d := meanDiff(decodeSent(t, p, nhn), testimages.Document(3, w, h)); p.Format != "png" || d != 0 {
+		t.Errorf("flate scan: sent %s differing by %.2f; want the exact PNG pixels", p.Format, d)
+	}
+
+	// A scan over the pixel limit is refused before its image is extracted.
+	_, err = (&Converter{MaxPixels: w*h - 1, TempDir: t.TempDir()}).Prepare(context.Background(), bytesImage("pdf", testimages.ScannedPDF(1, 1, w, h)), nhn)
+	wantCode(t, err, ocrerr.TooLarge)
+}

@@ -46,9 +46,20 @@ func PDFObjectStreams(pages int, seed int64) []byte {
 // page per image, each page showing nothing but that JPEG (w×h, seeded per
 // page), imported by pdfcpu.
 func ScannedPDF(seed int64, pages, w, h int) []byte {
-	imgs := make([]io.Reader, pages)
+	imgs := make([][]byte, pages)
 	for i := range imgs {
-		imgs[i] = bytes.NewReader(JPEG(seed+int64(i), w, h, nil))
+		imgs[i] = JPEG(seed+int64(i), w, h, nil)
+	}
+	return ScannedPDFOf(imgs...)
+}
+
+// ScannedPDFOf imports image files (JPEG, PNG, TIFF...) with pdfcpu, one
+// page each, the image filling the page. A JPEG stays a DCT stream; a PNG
+// becomes a Flate-compressed image.
+func ScannedPDFOf(images ...[]byte) []byte {
+	imgs := make([]io.Reader, len(images))
+	for i, img := range images {
+		imgs[i] = bytes.NewReader(img)
 	}
 	imp := pdfcpu.DefaultImportConfig()
 	imp.Pos = types.Full // the image fills the page
