@@ -183,6 +183,7 @@ func TestPrepareConvertsFormats(t *testing.T) {
 		{"gif first frame", "gif", testimages.GIF(5, 48, 32, 3), nhn, "png", doc, 0},
 		{"lossy webp", "webp", webpLossy, nhn, "jpg", webpRef, 3},
 		{"lossless webp", "webp", testimages.WebPLossless(), clova, "png", webpLossless, 0},
+		{"generated webp", "webp", testimages.WebP(5, 48, 32), nhn, "png", doc, 0},
 		{"tiff for nhn", "tiff", testimages.TIFF(5, 1), nhn, "png", tiffPage, 0},
 		{"lossy webp, png only", "webp", webpLossy, []string{"png"}, "png", webpRef, 0},
 	}
