@@ -17,6 +17,21 @@ import (
 // structures real producers emit (object streams, xref streams, DCT images,
 // encryption dictionaries), not only this package's hand-written layout.
 
+var (
+	pdfDate = regexp.MustCompile(`D:\d{14}[+-]\d{2}'\d{2}'`)
+	pdfID   = regexp.MustCompile(`/ID\s*\[\s*<[0-9A-Fa-f]{32}>\s*<[0-9A-Fa-f]{32}>\s*\]`)
+)
+
+// deterministic replaces what pdfcpu derives from the clock (creation and
+// modification dates, the file ID) with fixed values of the same length,
+// so offsets stay right and a seed gives the same bytes every time.
+func deterministic(pdf []byte) []byte {
+	pdf = pdfDate.ReplaceAll(pdf, []byte("D:20260101000000+00'00'"))
+	return pdfID.ReplaceAllFunc(pdf, func(id []byte) []byte {
+		return regexp.MustCompile(`[0-9A-Fa-f]{32}`).ReplaceAll(id, []byte("00000000000000000000000000000000"))
+	})
+}
+
 func pdfcpuConfig() *model.Configuration {
 	api.DisableConfigDir() // never create a config directory in $HOME
 	conf := model.NewDefaultConfiguration()
@@ -39,7 +54,7 @@ func PDFObjectStreams(pages int, seed int64) []byte {
 	if err := api.WriteContext(ctx, &out); err != nil {
 		panic(fmt.Sprintf("testimages: pdfcpu write: %v", err))
 	}
-	return out.Bytes()
+	return deterministic(out.Bytes())
 }
 
 // ScannedPDF is what a scanner or phone app makes of a stack of paper: one
@@ -67,11 +82,12 @@ func ScannedPDFOf(images ...[]byte) []byte {
 	if err := api.ImportImages(nil, &out, imgs, imp, pdfcpuConfig()); err != nil {
 		panic(fmt.Sprintf("testimages: pdfcpu import images: %v", err))
 	}
-	return out.Bytes()
+	return deterministic(out.Bytes())
 }
 
 // EncryptedPDF is PDF(pages, seed) encrypted by pdfcpu (AES-256). With an
 // empty userPW anyone may open it (only the owner password restricts it).
+// Unlike the other generators its bytes differ per call (random keys).
 func EncryptedPDF(pages int, seed int64, userPW, ownerPW string) []byte {
 	conf := pdfcpuConfig()
 	conf.UserPW, conf.OwnerPW = userPW, ownerPW

@@ -57,10 +57,16 @@ func TestJPEG(t *testing.T) {
 
 func TestSeedsAreDeterministicAndDistinct(t *testing.T) {
 	gen := map[string]func(seed int64) []byte{
-		"png":  func(s int64) []byte { return testimages.PNG(s, 16, 16, nil) },
-		"jpg":  func(s int64) []byte { return testimages.JPEG(s, 16, 16, nil) },
-		"tiff": func(s int64) []byte { return testimages.TIFF(s, 2) },
-		"pdf":  func(s int64) []byte { return testimages.PDF(2, s) },
+		"png":    func(s int64) []byte { return testimages.PNG(s, 16, 16, nil) },
+		"jpg":    func(s int64) []byte { return testimages.JPEG(s, 16, 16, nil) },
+		"tiff":   func(s int64) []byte { return testimages.TIFF(s, 2) },
+		"pdf":    func(s int64) []byte { return testimages.PDF(2, s) },
+		"bmp":    func(s int64) []byte { return testimages.BMP(s, 16, 16) },
+		"gif":    func(s int64) []byte { return testimages.GIF(s, 16, 16, 2) },
+		"webp":   func(s int64) []byte { return testimages.WebP(s, 16, 16) },
+		"exif":   func(s int64) []byte { return testimages.RotatedJPEG(s, 16, 8, 6) },
+		"scan":   func(s int64) []byte { return testimages.ScannedPDF(s, 2, 16, 16) },
+		"objstm": func(s int64) []byte { return testimages.PDFObjectStreams(2, s) },
 	}
 	for name, g := range gen {
 		if !bytes.Equal(g(1), g(1)) {
