@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"image/png"
 	"io"
@@ -64,8 +65,8 @@ func (p *Prepared) Close() error {
 //     streamed (no decode, no copy);
 //   - a JPEG with an EXIF orientation other than 1 is rotated;
 //   - WebP, BMP, GIF (first frame), HEIC, and TIFF where TIFF is not
-//     accepted, are decoded and re-encoded: as JPEG when they decode to
-//     YCbCr (lossy photo codecs), else as lossless PNG;
+//     accepted, are decoded and re-encoded: as JPEG when they come from a
+//     lossy photo codec (HEIC, lossy WebP), else as lossless PNG;
 //   - a PDF page where PDF is not accepted becomes its image when it is a
 //     scan (one embedded image and no visible text), else it fails.
 //
@@ -122,11 +123,9 @@ func (c *Converter) convert(ctx context.Context, img Image, orientation int, acc
 		return nil, ocrerr.Permanent(ocrerr.TooLarge, "%s of %dx%d pixels (%.1f megapixels) is over the limit of %.1f megapixels",
 			img.Format, cfg.Width, cfg.Height, float64(pixels)/1e6, float64(c.MaxPixels)/1e6)
 	}
-	// Decoded pixels take at most 4 bytes each (RGBA; YCbCr and Gray take
-	// fewer); a rotation holds a second copy until the first is dropped.
-	weight := 4 * pixels
+	weight := decodedBytesPerPixel(cfg.ColorModel) * pixels
 	if orientation != 1 {
-		weight *= 2
+		weight += 4 * pixels // the turned copy (RGBA, or Gray for gray images)
 	}
 	release, err := c.Budget.Acquire(ctx, weight)
 	if err != nil {
@@ -157,6 +156,17 @@ func (c *Converter) convert(ctx context.Context, img Image, orientation int, acc
 		return nil, err
 	}
 	return &Prepared{Image: fileImage(format, path, size), Converted: true, temps: []string{path}}, nil
+}
+
+// decodedBytesPerPixel bounds what a decoded pixel takes: 8 bytes for
+// 16-bit-per-channel images, else at most 4 (RGBA; YCbCr and Gray take
+// fewer, and are counted as 4 to keep one simple rule).
+func decodedBytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	return 4
 }
 
 // outputFormat is JPEG for images from a lossy photo codec (JPEG, HEIC,

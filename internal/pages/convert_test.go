@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/gif"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"runtime"
 	"strings"
@@ -482,4 +483,27 @@ func TestPreparePDFPageKinds(t *testing.T) {
 	// A scan over the pixel limit is refused before its image is extracted.
 	_, err = (&Converter{MaxPixels: w*h - 1, TempDir: t.TempDir()}).Prepare(context.Background(), bytesImage("pdf", testimages.ScannedPDF(1, 1, w, h)), nhn)
 	wantCode(t, err, ocrerr.TooLarge)
+}
+
+func TestPrepareChargesDecodedSize(t *testing.T) {
+	var deep bytes.Buffer
+	png.Encode(&deep, image.NewNRGBA64(image.Rect(0, 0, 30, 20))) // 16 bits a channel
+	for _, tt := range []struct {
+		name, format string
+		data         []byte
+		accepted     []string
+		want         int64
+	}{
+		{"8-bit bmp", "bmp", testimages.BMP(1, 30, 20), nhn, 4 * 600},
+		{"16-bit png", "png", deep.Bytes(), []string{"jpg"}, 8 * 600},
+		{"rotated jpeg", "jpg", testimages.RotatedJPEG(1, 30, 20, 8), nhn, (4 + 4) * 600},
+	} {
+		budget := NewBudget(1 << 30)
+		var charged int64
+		budget.acquired = func(w int64) { charged = w }
+		prepare(t, &Converter{Budget: budget}, tt.format, tt.data, tt.accepted)
+		if charged != tt.want {
+			t.Errorf("%s: charged %d bytes to the budget, want %d", tt.name, charged, tt.want)
+		}
+	}
 }
