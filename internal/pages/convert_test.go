@@ -10,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"path/filepath"
 	"io"
 	"runtime"
 	"strings"
@@ -505,5 +506,19 @@ func TestPrepareChargesDecodedSize(t *testing.T) {
 		if charged != tt.want {
 			t.Errorf("%s: charged %d bytes to the budget, want %d", tt.name, charged, tt.want)
 		}
+	}
+}
+
+func TestPreparePDFPageFromSourceNeedsNoCopy(t *testing.T) {
+	dir := t.TempDir()
+	budget := NewBudget(1 << 30)
+	copies := 0
+	budget.acquired = func(int64) { // while the page's image is extracted
+		matches, _ := filepath.Glob(filepath.Join(dir, "pdf-page-*"))
+		copies += len(matches)
+	}
+	prepare(t, &Converter{Budget: budget, TempDir: dir}, "pdf", testimages.ScannedPDF(2, 1, 20, 30), nhn)
+	if copies != 0 {
+		t.Errorf("a seekable page was copied to a temp file %d times", copies)
 	}
 }

@@ -29,12 +29,16 @@ type Image struct {
 }
 
 // readerImage serves an Image from random-access bytes (a spooled file, or
-// a section of one).
+// a section of one). Its readers also seek, which pdfcpu needs.
 func readerImage(format string, r io.ReaderAt, size int64) Image {
 	return Image{Format: format, Size: size, Open: func(context.Context) (io.ReadCloser, error) {
-		return io.NopCloser(io.NewSectionReader(r, 0, size)), nil
+		return sectionReadCloser{io.NewSectionReader(r, 0, size)}, nil
 	}}
 }
+
+type sectionReadCloser struct{ *io.SectionReader }
+
+func (sectionReadCloser) Close() error { return nil }
 
 // fileImage serves an Image from a file on disk, opened per read.
 func fileImage(format, path string, size int64) Image {
