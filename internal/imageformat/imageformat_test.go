@@ -63,76 +63,49 @@ func pageCount(data []byte, format string) (int, error) {
 	return imageformat.PageCount(bytes.NewReader(data), int64(len(data)), format)
 }
 
+// TestPageCountPDF counts PDFs as real producers write them; each case
+// has a known answer by construction.
 func TestPageCountPDF(t *testing.T) {
 	tests := []struct {
 		name string
-		pdf  string
+		pdf  []byte
 		want int
 	}{
-		{
-			name: "root count wins over inner nodes",
-			pdf: "%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n" +
-				"2 0 obj << /Type /Pages /Kids [3 0 R 4 0 R] /Count 5 >> endobj\n" +
-				"3 0 obj << /Type /Pages /Parent 2 0 R /Kids [5 0 R 6 0 R] /Count 2 >> endobj\n" +
-				"4 0 obj << /Type /Pages /Parent 2 0 R /Count 3 >> endobj\n%%EOF\n",
-			want: 5,
-		},
-		{
-			name: "no spaces between names",
-			pdf:  "%PDF-1.4\n2 0 obj<</Type/Pages/Count 3/Kids[4 0 R 5 0 R 6 0 R]>>endobj\n",
-			want: 3,
-		},
-		{
-			name: "page objects counted when no page tree is visible",
-			pdf: "%PDF-1.4\n4 0 obj << /Type /Page /Parent 2 0 R >> endobj\n" +
-				"5 0 obj << /Type/Page /Parent 2 0 R >> endobj\n",
-			want: 2,
-		},
-		{
-			name: "strings, comments and streams are not read as objects",
-			pdf: "%PDF-1.4\n% /Type /Pages /Count 99\n" +
-				"4 0 obj << /Type /Page /Title (a \\) /Type /Pages /Count 7 (nested) ) >> endobj\n" +
-				"5 0 obj << /Length 30 >> stream\n/Type /Page /Type /Pages /Count 9\nendstream endobj\n" +
-				"6 0 obj << /Type /Annot /Contents <2F54797065202F50616765> >> endobj\n",
-			want: 1,
-		},
-		{
-			name: "linearization dictionary when the tree is compressed",
-			pdf:  "%PDF-1.5\n1 0 obj << /Linearized 1 /L 12345 /N 4 /T 999 >> endobj\n",
-			want: 4,
-		},
-		{
-			name: "outline /Count is not a page count",
-			pdf: "%PDF-1.4\n2 0 obj << /Type /Pages /Count 1 >> endobj\n" +
-				"9 0 obj << /Type /Outlines /Count 40 >> endobj\n",
-			want: 1,
-		},
-		{
-			name: "/Type /Pageless is not a page",
-			pdf: "%PDF-1.4\n2 0 obj << /Type /Pages /Count 2 >> endobj\n" +
-				"3 0 obj << /Type /PageLabel >> endobj\n",
-			want: 2,
-		},
+		{"classic xref table", testimages.PDF(3, 1), 3},
+		{"page tree in a compressed object stream", testimages.PDFObjectStreams(3, 2), 3},
+		{"one page, object streams", testimages.PDFObjectStreams(1, 3), 1},
+		{"incremental update removed a page", testimages.PDFRemovedPage(3, 4), 2},
+		{"scanned: one image per page", testimages.ScannedPDF(5, 4, 40, 60), 4},
+		{"many pages", testimages.PDFObjectStreams(120, 6), 120},
 	}
 	for _, tt := range tests {
-		got, err := pageCount([]byte(tt.pdf), "pdf")
+		got, err := pageCount(tt.pdf, "pdf")
 		if err != nil || got != tt.want {
 			t.Errorf("%s: PageCount = %d, %v; want %d", tt.name, got, err, tt.want)
 		}
 	}
 }
 
-func TestPageCountPDFUnknown(t *testing.T) {
-	// A PDF 1.5 whose objects all live in a compressed object stream.
-	objStm := "%PDF-1.5\n7 0 obj << /Type /ObjStm /N 3 /First 15 /Filter /FlateDecode /Length 8 >> stream\n" +
-		"x\x9c\x01\x02\x03\x04\x05\nendstream endobj\n" +
-		"8 0 obj << /Type /XRef /Size 9 /Root 1 0 R >> stream\nxxxx\nendstream endobj\n"
-	if n, err := pageCount([]byte(objStm), "pdf"); !errors.Is(err, imageformat.ErrPageCountUnknown) {
-		t.Errorf("PageCount(object-stream PDF) = %d, %v; want ErrPageCountUnknown", n, err)
+func TestPageCountPDFEncrypted(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"user password":       testimages.EncryptedPDF(2, 1, "secret", "owner"),
+		"owner password only": testimages.EncryptedPDF(2, 1, "", "owner"),
+	} {
+		if n, err := pageCount(data, "pdf"); !errors.Is(err, imageformat.ErrEncrypted) {
+			t.Errorf("%s: PageCount = %d, %v; want ErrEncrypted", name, n, err)
+		}
 	}
-	// An unterminated stream must end at EOF, not hang.
-	if n, err := pageCount([]byte("%PDF-1.4\n1 0 obj << >> stream\n\x00\x01endstrea"), "pdf"); err == nil {
-		t.Errorf("PageCount(truncated stream) = %d, want an error", n)
+}
+
+func TestPageCountPDFCorrupt(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"truncated stream": []byte("%PDF-1.4\n1 0 obj << >> stream\n\x00\x01endstrea"),
+		"header only":      []byte("%PDF-1.7\n"),
+		"no page tree":     []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"),
+	} {
+		if n, err := pageCount(data, "pdf"); !errors.Is(err, imageformat.ErrCorrupt) {
+			t.Errorf("%s: PageCount = %d, %v; want ErrCorrupt", name, n, err)
+		}
 	}
 }
 
@@ -215,7 +188,7 @@ func FuzzDetect(f *testing.F) {
 func FuzzPageCount(f *testing.F) {
 	f.Add(testimages.PDF(2, 1), true)
 	f.Add(testimages.TIFF(1, 3), false)
-	f.Add([]byte("%PDF-1.4\n1 0 obj << /Type /Pages /Count 2 >> endobj (a\\(b) <41> stream\nxx\nendstream"), true)
+	f.Add(testimages.PDFObjectStreams(2, 1), true)
 	f.Add(bigEndianTIFF(64, []uint32{8, 30}, 8), false)
 	f.Fuzz(func(t *testing.T, data []byte, isPDF bool) {
 		format := "tiff"

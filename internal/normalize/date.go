@@ -13,8 +13,10 @@ import (
 // "2014 년 06 월 09 일", "2012. 6. 1.", "2011.3. 6.", "2019.01.01",
 // "2020-04-16", "1987/02/01", and the unseparated "20190101". Vendors drop
 // the odd unit ("1951 년 12 03 일"), so units are treated as separators.
-// Two-digit years are refused: their century is a guess (MRZ dates, where
-// the century follows from the field, use MRZDate).
+//
+// Two-digit years are read only as receipts print them, "YY-MM-DD",
+// "YY.MM.DD" or "YY/MM/DD" (one separator throughout): as 20YY unless that
+// is more than a day in the future, then 19YY (see shortYearDate).
 func Date(text string) (string, bool) {
 	groups := digitGroups(text)
 	switch {
@@ -23,9 +25,48 @@ func Date(text string) (string, bool) {
 		return DateParts(g[:4], g[4:6], g[6:])
 	case len(groups) == 3 && len(groups[0]) == 4:
 		return DateParts(groups[0], groups[1], groups[2])
+	case len(groups) == 3 && len(groups[0]) == 2:
+		return shortYearDate(text, groups)
 	}
 	return "", false
 }
+
+// shortYearDate reads "YY-MM-DD" (or with "." or "/"): real CLOVA receipts
+// answer "20-09-26" with an empty formatted year. The century is the one
+// that does not put the date in the future; a day of slack covers a
+// receipt printed where the date has already turned.
+func shortYearDate(text string, groups []string) (string, bool) {
+	var seps []rune
+	for _, r := range strings.TrimSpace(text) {
+		switch {
+		case r == '-' || r == '.' || r == '/':
+			seps = append(seps, r)
+		case unicode.IsSpace(r):
+		case r >= '0' && r <= '9', r >= '０' && r <= '９':
+		default:
+			return "", false // units, letters: not this layout
+		}
+	}
+	// Two separators, the same; a trailing one ("20. 9. 26.") is allowed.
+	if len(seps) == 3 && seps[2] == seps[0] {
+		seps = seps[:2]
+	}
+	if len(seps) != 2 || seps[0] != seps[1] {
+		return "", false
+	}
+	yy, _ := strconv.Atoi(groups[0])
+	date, ok := DateParts(strconv.Itoa(2000+yy), groups[1], groups[2])
+	if !ok {
+		return "", false
+	}
+	if date > clock().AddDate(0, 0, 1).Format("2006-01-02") {
+		return DateParts(strconv.Itoa(1900+yy), groups[1], groups[2])
+	}
+	return date, true
+}
+
+// clock is the time two-digit years are judged against (a test sets it).
+var clock = time.Now
 
 // DateParts builds "YYYY-MM-DD" from the year/month/day strings of a vendor's
 // formatted date object (CLOVA DateObject.formatted). Empty or impossible

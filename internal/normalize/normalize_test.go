@@ -22,7 +22,7 @@ func TestDate(t *testing.T) {
 		{"２０２０．０８．１６", "2020-08-16", true},
 		{"2019.02.30", "", false},
 		{"2019.13.01", "", false},
-		{"19.01.01", "", false},
+		{"19.01.01", "2019-01-01", true}, // two-digit years: see TestDateTwoDigitYear
 		{"", "", false},
 		{"서울특별시", "", false},
 	}

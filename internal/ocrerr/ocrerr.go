@@ -25,6 +25,8 @@ const (
 	UnsupportedFormat   Code = "unsupported_format"    // an image, but a format the vendor does not take
 	TooLarge            Code = "too_large"             // over the configured size limit
 	MultiPage           Code = "multi_page"            // a PDF/TIFF with more than one page where one is allowed
+	TooManyPages        Code = "too_many_pages"        // a PDF/TIFF over the document type's maxPages
+	PageFailed          Code = "page_failed"           // a multi-page source where some page failed (its pages say which)
 	UnknownDocumentType Code = "unknown_document_type" // no such document type, or not for that vendor
 	UnknownVendor       Code = "unknown_vendor"        // the task or route names no configured vendor
 	InvalidTask         Code = "invalid_task"          // the task payload is malformed or of an unknown version

@@ -3,9 +3,10 @@
 // different bytes (and so different emulator content, which derives from
 // the image's sha256).
 //
-// PNG and JPEG come from the standard library encoders; TIFF and PDF are
-// written by hand, because the standard library has no encoder for them and
-// multi-page files are needed to test page limits.
+// PNG, JPEG, GIF and BMP come from the Go encoders; TIFF, PDF and lossless
+// WebP are written by hand, because Go has no encoder for them and
+// multi-page files are needed to test page limits. pdfcpu.go has PDFs as a
+// real PDF writer lays them out; testdata/ holds real WebP and HEIC files.
 package testimages
 
 import (

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 
+	"golang.org/x/image/webp"
+
 	"github.com/ocrbatch/ocrworker/internal/imageformat"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
@@ -55,10 +57,16 @@ func TestJPEG(t *testing.T) {
 
 func TestSeedsAreDeterministicAndDistinct(t *testing.T) {
 	gen := map[string]func(seed int64) []byte{
-		"png":  func(s int64) []byte { return testimages.PNG(s, 16, 16, nil) },
-		"jpg":  func(s int64) []byte { return testimages.JPEG(s, 16, 16, nil) },
-		"tiff": func(s int64) []byte { return testimages.TIFF(s, 2) },
-		"pdf":  func(s int64) []byte { return testimages.PDF(2, s) },
+		"png":    func(s int64) []byte { return testimages.PNG(s, 16, 16, nil) },
+		"jpg":    func(s int64) []byte { return testimages.JPEG(s, 16, 16, nil) },
+		"tiff":   func(s int64) []byte { return testimages.TIFF(s, 2) },
+		"pdf":    func(s int64) []byte { return testimages.PDF(2, s) },
+		"bmp":    func(s int64) []byte { return testimages.BMP(s, 16, 16) },
+		"gif":    func(s int64) []byte { return testimages.GIF(s, 16, 16, 2) },
+		"webp":   func(s int64) []byte { return testimages.WebP(s, 16, 16) },
+		"exif":   func(s int64) []byte { return testimages.RotatedJPEG(s, 16, 8, 6) },
+		"scan":   func(s int64) []byte { return testimages.ScannedPDF(s, 2, 16, 16) },
+		"objstm": func(s int64) []byte { return testimages.PDFObjectStreams(2, s) },
 	}
 	for name, g := range gen {
 		if !bytes.Equal(g(1), g(1)) {
@@ -162,5 +170,30 @@ func TestLarge(t *testing.T) {
 	}
 	if _, err := jpeg.Decode(bytes.NewReader(testimages.Large("jpg", size))); err != nil {
 		t.Errorf("large JPEG does not decode: %v", err)
+	}
+}
+
+func TestWebP(t *testing.T) {
+	data := testimages.WebP(3, 37, 21)
+	detect(t, data, "webp")
+	img, err := webp.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("webp.Decode: %v", err)
+	}
+	doc := testimages.Document(3, 37, 21)
+	if img.Bounds() != doc.Bounds() {
+		t.Fatalf("decoded %v, want %v", img.Bounds(), doc.Bounds())
+	}
+	for y := 0; y < 21; y++ {
+		for x := 0; x < 37; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			want := uint32(doc.GrayAt(x, y).Y) * 0x101
+			if r != want || g != want || b != want {
+				t.Fatalf("pixel (%d,%d) = %d,%d,%d; want %d", x, y, r, g, b, want)
+			}
+		}
+	}
+	if bytes.Equal(data, testimages.WebP(4, 37, 21)) {
+		t.Error("seeds 3 and 4 gave the same WebP")
 	}
 }
