@@ -54,6 +54,9 @@ type Storage struct {
 	Endpoint  string `yaml:"endpoint"`  // optional; the AWS SDK's env/config chain also applies
 	Region    string `yaml:"region"`    // default: the AWS chain (AWS_REGION, profile), else us-east-1
 	PathStyle bool   `yaml:"pathStyle"` // MinIO and most S3-compatible stores want true
+	// Buckets optionally limits which buckets tasks read (sources, face
+	// photos) and write (results); a task outside fails as forbidden_location.
+	Buckets storage.AllowList `yaml:"buckets"`
 }
 
 // RateLimit is a vendor account's call rate, shared by every worker process.

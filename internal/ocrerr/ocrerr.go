@@ -36,6 +36,10 @@ const (
 	VendorUnavailable   Code = "vendor_unavailable"    // network error, timeout or 5xx
 	InvalidResponse     Code = "invalid_response"      // the vendor answered something unreadable
 	StorageUnavailable  Code = "storage_unavailable"   // object storage failed transiently
+	StorageRejected     Code = "storage_rejected"      // object storage refused the request for good (4xx: access denied, bad name)
+	KeyTooLong          Code = "key_too_long"          // the result key would exceed S3's 1,024 bytes
+	ResultConflict      Code = "result_conflict"       // the result key holds an object that is not this source's result
+	ForbiddenLocation   Code = "forbidden_location"    // a bucket outside storage.buckets.read/write
 	RetriesExhausted    Code = "retries_exhausted"     // a transient error outlived the retry budget
 	Internal            Code = "internal"              // a bug: should never be seen
 )

@@ -89,11 +89,6 @@ func OutPrefix(out string) (storage.URI, error) {
 	return u, nil
 }
 
-// ResultKey is where the result of source key goes: OP + K + ".json".
-func ResultKey(out storage.URI, sourceKey string) string {
-	return out.Key + sourceKey + ".json"
-}
-
 // TaskID is deterministic: the same source, type, face, vendor and output
 // give the same ID, so asynq refuses a second copy while the first exists.
 func (p *Recognize) TaskID() string {
