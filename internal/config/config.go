@@ -41,8 +41,20 @@ type Config struct {
 	Routes    map[string]string  `yaml:"routes"`
 	Worker    Worker             `yaml:"worker"`
 	Schedules []Schedule         `yaml:"schedules"`
+	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
 }
+
+// Batches tunes the batch counters kept in Redis.
+type Batches struct {
+	// Retention: how long a finished batch's counters stay in Redis (for
+	// `producer status` and `batches`); its summary object stays in storage.
+	// Default 720h.
+	Retention Duration `yaml:"retention"`
+}
+
+// BatchRetentionDefault is the default of batches.retention.
+const BatchRetentionDefault = 720 * time.Hour
 
 // Redis says where asynq, the rate limiter and batch counters live.
 type Redis struct {
@@ -289,6 +301,9 @@ func (c *Config) setDefaults() {
 	if c.Dashboard.Addr == "" {
 		c.Dashboard.Addr = "127.0.0.1:8080"
 	}
+	if c.Batches.Retention == 0 {
+		c.Batches.Retention = Duration(BatchRetentionDefault)
+	}
 }
 
 // vendorTypes: which document types each kind reads.
@@ -311,6 +326,10 @@ func KindSupports(kind, docType string) bool {
 func (c *Config) validate() error {
 	if c.Redis.URL == "" {
 		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	// Before the vendors, which inherit it.
+	if c.Worker.MaxImageBytes < 0 {
+		return &Error{Key: "worker.maxImageBytes", Msg: "must be > 0"}
 	}
 	for _, name := range sortedKeys(c.Vendors) {
 		v := c.Vendors[name]
@@ -349,6 +368,9 @@ func (c *Config) validate() error {
 		if v.MatchThreshold < 0 || v.MatchThreshold > 1 {
 			return &Error{Key: k + ".matchThreshold", Msg: "must be between 0 and 1"}
 		}
+		if v.MaxImageBytes < 0 {
+			return &Error{Key: k + ".maxImageBytes", Msg: "must be >= 0 (0: worker.maxImageBytes)"}
+		}
 	}
 	for _, t := range sortedKeys(c.Routes) {
 		name := c.Routes[t]
@@ -364,10 +386,14 @@ func (c *Config) validate() error {
 			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, t)}
 		}
 	}
+	if err := c.validateStorage(); err != nil {
+		return err
+	}
 	w := c.Worker
 	if w.Concurrency < 1 {
 		return &Error{Key: "worker.concurrency", Msg: "must be > 0"}
 	}
+
 	for q, p := range w.Queues {
 		if p < 1 {
 			return &Error{Key: "worker.queues." + q, Msg: "priority must be > 0"}
@@ -405,6 +431,21 @@ func (c *Config) validate() error {
 			}
 			return &Error{Key: key, Msg: err.Error()}
 		}
+	}
+	return nil
+}
+
+// validateStorage checks the allow-lists and the batch retention.
+func (c *Config) validateStorage() error {
+	for key, list := range map[string][]string{"storage.buckets.read": c.Storage.Buckets.Read, "storage.buckets.write": c.Storage.Buckets.Write} {
+		for _, b := range list {
+			if b == "" || strings.ContainsAny(b, "/ ") {
+				return &Error{Key: key, Msg: fmt.Sprintf("%q is not a bucket name", b)}
+			}
+		}
+	}
+	if c.Batches.Retention < 0 {
+		return &Error{Key: "batches.retention", Msg: "must be > 0"}
 	}
 	return nil
 }

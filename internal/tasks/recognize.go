@@ -130,6 +130,9 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	// Where the result would go is checked before anything is read: these
 	// outcomes cannot be written as a result, so they go to the batch.
 	if e := h.checkLocations(j); e != nil {
+		if e.Code == ocrerr.ForbiddenLocation && h.Buckets.CanWrite(j.out.Bucket) {
+			return h.finish(ctx, j, e) // only the source is forbidden: its result says so
+		}
 		return h.unwritable(ctx, j, e)
 	}
 	// Error messages name the image at fault; a pair has two.

@@ -196,3 +196,45 @@ func TestPDFReadIsBoundedByTheLimit(t *testing.T) {
 		t.Errorf("got %v, want too_large", oerr)
 	}
 }
+
+// With storage.buckets set, a task outside them fails as
+// forbidden_location before anything is read: as a result when the output
+// may be written, in the batch only when not.
+func TestForbiddenLocationFailsBeforeAnyRead(t *testing.T) {
+	f := newFixture(t)
+	bs := &fakeBatches{}
+	f.h.Batches = bs
+	f.h.Buckets = storage.AllowList{Read: []string{"in"}, Write: []string{"out"}}
+	f.put(t, "secret", "docs/a.png", f.image)
+	reads := &countingStore{Store: f.store}
+	f.h.Store = reads
+	fromSecret := Recognize{Source: "s3://secret/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
+	toSecret := Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://secret/r/", Batch: "b"}
+	for _, p := range []Recognize{fromSecret, toSecret} {
+		if err := f.run(t, p, 0, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, _ := f.result(t, "r/docs/a.png.json"); r.Error == nil || r.Error.Code != "forbidden_location" {
+		t.Errorf("source outside storage.buckets.read: %+v", r.Error)
+	}
+	if bs.codes[toSecret.Source] != "forbidden_location" || f.exists(t, "secret", "r/docs/a.png.json") {
+		t.Errorf("output outside storage.buckets.write: recorded %q", bs.codes[toSecret.Source])
+	}
+	if reads.secret > 0 || f.vendor.calls != 0 {
+		t.Errorf("%d operations on the forbidden bucket, %d vendor calls", reads.secret, f.vendor.calls)
+	}
+}
+
+// countingStore counts operations on the bucket "secret".
+type countingStore struct {
+	storage.Store
+	secret int
+}
+
+func (c *countingStore) Bucket(name string) storage.Bucket {
+	if name == "secret" {
+		c.secret++
+	}
+	return c.Store.Bucket(name)
+}
