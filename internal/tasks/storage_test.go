@@ -3,10 +3,12 @@ package tasks
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
@@ -237,4 +239,45 @@ func (c *countingStore) Bucket(name string) storage.Bucket {
 		c.secret++
 	}
 	return c.Store.Bucket(name)
+}
+
+// The same for a streamed image: the stream stops at the limit.
+func TestStreamedReadIsBoundedByTheLimit(t *testing.T) {
+	f := newFixture(t)
+	f.h.Vendors["v"].MaxImageBytes = 4 << 10
+	info, err := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.put(t, "in", "docs/a.png", testimages.Large("png", 64<<10)) // replaced after the HEAD
+	j := f.h.newJob(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}, f.h.Log, 0, 3)
+	j.vendor = f.h.Vendors["v"]
+	img, oerr := f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	defer img.close()
+	rc, err := img.image.Open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, rc)
+	rc.Close()
+	if e, ok := ocrerr.As(err); !ok || e.Code != "too_large" || n > 4<<10 {
+		t.Errorf("read %d bytes, error %v; want at most the limit and too_large", n, err)
+	}
+	// Exactly the limit is fine.
+	exact := testimages.Large("png", 4<<10)
+	f.put(t, "in", "docs/b.png", exact)
+	info, _ = f.store.Bucket("in").Head(t.Context(), "docs/b.png")
+	img, oerr = f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
+	if oerr != nil {
+		t.Fatal(oerr)
+	}
+	rc, _ = img.image.Open(t.Context())
+	n, err = io.Copy(io.Discard, rc)
+	rc.Close()
+	if err != nil || n != int64(len(exact)) {
+		t.Errorf("exact limit: read %d of %d: %v", n, len(exact), err)
+	}
 }
