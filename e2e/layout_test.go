@@ -38,14 +38,15 @@ func TestOutputInsideTheSourcePrefix(t *testing.T) {
 		t.Errorf("want one warning about the overlap, stderr:\n%s", stderr)
 	}
 	waitResults(t, in, "docs/results/", 2, time.Minute)
-	waitObject(t, in, layout.SummaryKey("docs/results/", "nested-1"), time.Minute)
 
-	// The second run sees the results and the summary under docs/results/
+	// The second run sees the results (and the summary) under docs/results/
 	// and enqueues none of them.
 	out := producer(t, s, 0, "enqueue", "--type", "receipt", "--out", "s3://inbox/docs/results/", "--batch", "nested-2", "s3://inbox/docs/")
 	if n, skip, _ := enqueuedLine(t, out); n != 0 || skip != 2 {
 		t.Errorf("second enqueue: %q, want enqueued 0 skipped 2", out)
 	}
+	waitObject(t, in, layout.SummaryKey("docs/results/", "nested-1"), time.Minute)
+	waitObject(t, in, layout.SummaryKey("docs/results/", "nested-2"), time.Minute)
 	time.Sleep(time.Second) // anything wrongly enqueued would be written by now
 	var keys []string
 	if err := in.List(t.Context(), "docs/", "", func(o storage.ObjectInfo) error {

@@ -36,14 +36,13 @@ type Vendor struct {
 // Handler runs TypeRecognize tasks: fetch, check, call the vendor, write
 // the one result per source.
 type Handler struct {
-	Store   storage.Store
-	Vendors map[string]*Vendor
-	Routes  map[string]string // document type -> vendor name
-	Log     zerolog.Logger
-	Metrics Metrics // optional
-	Batches Batches // optional
-	// Buckets, when it lists any, limits the buckets tasks may read and write.
-	Buckets  storage.AllowList
+	Store    storage.Store
+	Vendors  map[string]*Vendor
+	Routes   map[string]string // document type -> vendor name
+	Log      zerolog.Logger
+	Metrics  Metrics           // optional
+	Batches  Batches           // optional
+	Buckets  storage.AllowList // optional: the buckets tasks may read and write (storage.buckets)
 	RateWait time.Duration
 	Now      func() time.Time
 }
@@ -189,6 +188,9 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 	j.vendor = v
 	j.res.Vendor = result.VendorInfo{Name: v.Name, Kind: v.Client.Kind()}
+	if n := len(layout.RawKey(j.out.Key, j.src.Key)); v.KeepRaw && n > layout.MaxKeyBytes {
+		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.KeyTooLong, "raw copy key would be %d bytes, over S3's %d", n, layout.MaxKeyBytes))
+	}
 	if rq := h.haltedRequeue(ctx, v); rq != nil {
 		return rq
 	}

@@ -281,3 +281,18 @@ func TestStreamedReadIsBoundedByTheLimit(t *testing.T) {
 		t.Errorf("exact limit: read %d of %d: %v", n, len(exact), err)
 	}
 }
+
+// With keepRaw, a raw copy key over the limit is found before the call
+// too; the result itself still fits, so it says key_too_long.
+func TestRawKeyTooLongFailsBeforeTheVendor(t *testing.T) {
+	f := newFixture(t)
+	f.h.Vendors["v"].KeepRaw = true
+	key := "docs/" + strings.Repeat("x", 1005) + ".png" // result key 1,019 bytes, raw key 1,028
+	f.put(t, "in", key, f.image)
+	if err := f.run(t, Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/"+key+".json"); r.Error == nil || r.Error.Code != "key_too_long" || f.vendor.calls != 0 {
+		t.Errorf("error %+v after %d vendor calls, want key_too_long and none", r.Error, f.vendor.calls)
+	}
+}
