@@ -89,8 +89,12 @@ func ref(s string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// IsResult reports whether an object's metadata marks it as a result.
-func IsResult(meta map[string]string) bool { return meta[MetaSourceETag] != "" }
+// IsResult reports whether an object's metadata marks it as a result:
+// every result has a status and most a source ETag (not one for a source
+// that was never read, such as a missing one); newer ones name their owner.
+func IsResult(meta map[string]string) bool {
+	return meta[MetaStatus] != "" || meta[MetaSourceETag] != "" || meta[MetaOwner] != ""
+}
 
 // OwnedBy reports whether an object may be replaced by a result of the
 // source with this Owner: it is a result, and of the same source. Results

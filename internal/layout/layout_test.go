@@ -35,8 +35,10 @@ func TestOwnership(t *testing.T) {
 		t.Error("current result not told apart")
 	case OwnedBy(nil, a) || OwnedBy(map[string]string{"other": "x"}, a):
 		t.Error("an object that is no result counts as ours")
-	case !OwnedBy(map[string]string{MetaSourceETag: `"e1"`}, a):
+	case !OwnedBy(map[string]string{MetaSourceETag: `"e1"`, MetaStatus: "succeeded"}, a):
 		t.Error("a result from before owners existed is not its source's")
+	case !OwnedBy(map[string]string{MetaStatus: "failed", MetaCode: "source_not_found"}, a):
+		t.Error("an old failed result of a source never read (no source ETag) is not its source's")
 	}
 }
 

@@ -296,3 +296,23 @@ func TestRawKeyTooLongFailsBeforeTheVendor(t *testing.T) {
 		t.Errorf("error %+v after %d vendor calls, want key_too_long and none", r.Error, f.vendor.calls)
 	}
 }
+
+// A missing source's failed result (no source ETag) is still its result:
+// once the source appears, the next run replaces it.
+func TestMissingSourceResultIsReplacedOnceTheSourceExists(t *testing.T) {
+	f := newFixture(t)
+	p := Recognize{Source: "s3://in/late.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
+	if err := f.run(t, p, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/late.png.json"); r.Error == nil || r.Error.Code != "source_not_found" {
+		t.Fatalf("first run: %+v", r.Error)
+	}
+	f.put(t, "in", "late.png", f.image)
+	if err := f.run(t, p, 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/late.png.json"); r.Status != result.StatusSucceeded {
+		t.Errorf("after the source appeared: %s %+v", r.Status, r.Error)
+	}
+}
