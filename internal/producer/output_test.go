@@ -6,10 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // An output prefix inside the source prefix: its results, summaries and
@@ -106,5 +108,33 @@ func TestEnqueueOutsideTheAllowListsIsRefused(t *testing.T) {
 	}
 	if sum, err := e.Run(t.Context(), []string{"s3://inbox/a.png"}, Options{Defaults: Defaults{Type: "receipt", Out: "s3://outbox/r/"}, DryRun: true}); err != nil || sum.Enqueued != 1 {
 		t.Errorf("allowed: %v %v", sum, err)
+	}
+}
+
+// A schedule whose out lies inside its source: the scan task skips the
+// output too (it runs the same enqueue).
+func TestScanSkipsAnOutputInsideItsSource(t *testing.T) {
+	opt := redisOpt(t)
+	client := asynq.NewClient(opt)
+	defer client.Close()
+	mem := memory.New()
+	in := mem.Bucket("inbox")
+	putObj(t, in, "docs/a.png", []byte("a"), nil)
+	putObj(t, in, "docs/results/docs/a.png.json", []byte("{}"), nil)
+	putObj(t, in, "docs/results/_ocr/batches/nightly-1.json", []byte("{}"), nil)
+	var logs bytes.Buffer
+	h := &ScanHandler{Enqueuer: &Enqueuer{Client: client, Store: mem, Config: testCfg(t), Log: zerolog.New(&logs)}}
+	task, err := tasks.NewScanTask(tasks.Scan{Source: "s3://inbox/docs/", Type: "receipt", Out: "s3://inbox/docs/results/", Queue: "backfill", Batch: "nightly-1"}, "slot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.ProcessTask(t.Context(), task); err != nil {
+		t.Fatal(err)
+	}
+	if got := logField(t, logs.String(), "backfill scan done"); got["enqueued"] != float64(1) {
+		t.Errorf("scan: %v, want only docs/a.png enqueued", got)
+	}
+	if n := strings.Count(logs.String(), `"level":"warn"`); n != 1 {
+		t.Errorf("%d warnings, want 1", n)
 	}
 }
