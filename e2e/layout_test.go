@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -170,5 +173,38 @@ func waitObject(t *testing.T, b storage.Bucket, key string, timeout time.Duratio
 			t.Fatalf("%s not written after %s", key, timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestBucketAllowLists: with storage.buckets set, the producer refuses a
+// source or output outside them (exit 2) and a worker fails a task that
+// bypassed the producer as forbidden_location, without reading it.
+func TestBucketAllowLists(t *testing.T) {
+	cfg := strings.Replace(stack.DefaultConfig, "  pathStyle: true\n",
+		"  pathStyle: true\n  buckets: {read: [inbox], write: [outbox]}\n", 1)
+	s := newStack(t, stack.Options{Config: cfg})
+	in, secret, outB := bucket(t, s, "inbox"), bucket(t, s, "secret"), bucket(t, s, "outbox")
+	put(t, in, "a.png", testimages.PNG(701, 32, 24, nil))
+	put(t, secret, "a.png", testimages.PNG(702, 32, 24, nil))
+	for _, args := range [][]string{
+		{"--out", "s3://outbox/r/", "s3://secret/a.png"},
+		{"--out", "s3://outbox/r/", "s3://secret/"},
+		{"--out", "s3://inbox/r/", "s3://inbox/a.png"},
+	} {
+		_, stderr, code, err := s.Run(t.Context(), "producer", append([]string{"enqueue", "--type", "receipt"}, args...)...)
+		if err != nil || code != 2 || !strings.Contains(stderr, "storage.buckets") {
+			t.Errorf("enqueue %v: exit %d (%v), want 2 naming storage.buckets; stderr: %s", args, code, err, stderr)
+		}
+	}
+	if _, err := s.StartWorker(); err != nil {
+		t.Fatal(err)
+	}
+	client := asynq.NewClient(asynq.RedisClientOpt{Addr: s.Redis.Addr})
+	defer client.Close()
+	enqueueRaw(t, client, tasks.Recognize{V: 1, Source: "s3://secret/a.png", Type: "receipt", Out: "s3://outbox/r/"})
+	waitResults(t, outB, "r/", 1, time.Minute)
+	r := readResult(t, outB, "r/a.png.json")
+	if r.Status != result.StatusFailed || r.Error == nil || r.Error.Code != "forbidden_location" || r.Source["etag"] != nil {
+		t.Errorf("result %s %+v source %v, want failed forbidden_location with nothing read", r.Status, r.Error, r.Source)
 	}
 }
