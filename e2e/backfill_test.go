@@ -12,11 +12,11 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	prod "github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -59,7 +59,7 @@ func TestBackfillScanAndLiveTraffic(t *testing.T) {
 			rk := "results/" + key + ".json"
 			if _, err := out.Put(t.Context(), rk, bytes.NewReader(body), int64(len(body)), storage.PutOptions{
 				ContentType: "application/json",
-				Metadata:    map[string]string{tasks.MetaSourceETag: info.ETag, tasks.MetaStatus: result.StatusSucceeded},
+				Metadata:    map[string]string{layout.MetaSourceETag: info.ETag, layout.MetaStatus: result.StatusSucceeded},
 			}); err != nil {
 				t.Fatal(err)
 			}

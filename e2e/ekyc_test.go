@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -224,12 +225,12 @@ func TestEKYCEndpoints(t *testing.T) {
 	assertNoSecrets(t, s)
 }
 
-// rawAnswers reads every kept raw answer (K.raw.json) under prefix.
+// rawAnswers reads every kept raw answer (<out>_ocr/raw/K.json) under prefix.
 func rawAnswers(t *testing.T, b storage.Bucket, prefix string) map[string][]byte {
 	t.Helper()
 	raws := map[string][]byte{}
 	err := b.List(t.Context(), prefix, "", func(o storage.ObjectInfo) error {
-		if !strings.HasSuffix(o.Key, ".raw.json") {
+		if !strings.Contains(o.Key, layout.Area+"raw/") {
 			return nil
 		}
 		rc, _, err := b.Get(t.Context(), o.Key)

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -128,7 +129,7 @@ func countResults(t *testing.T, b storage.Bucket, prefix string) int {
 	t.Helper()
 	n := 0
 	err := b.List(t.Context(), prefix, "", func(o storage.ObjectInfo) error {
-		if strings.HasSuffix(o.Key, ".json") && !strings.Contains(o.Key, "_batches/") {
+		if strings.HasSuffix(o.Key, ".json") && !layout.Reserved(o.Key) {
 			n++
 		}
 		return nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors/vendortest"
@@ -82,7 +83,7 @@ func waitResults(t *testing.T, b storage.Bucket, prefix string, n int, timeout t
 	for {
 		keys = map[string]bool{}
 		err := b.List(t.Context(), prefix, "", func(o storage.ObjectInfo) error {
-			if strings.HasSuffix(o.Key, ".json") && !strings.HasSuffix(o.Key, ".raw.json") && !strings.Contains(o.Key, "_batches/") {
+			if strings.HasSuffix(o.Key, ".json") && !layout.Reserved(o.Key) {
 				keys[o.Key] = true
 			}
 			return nil

@@ -36,6 +36,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/testenv"
@@ -359,8 +360,8 @@ func (d *demo) download(ctx context.Context) (map[string]result, error) {
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return err
 		}
-		if strings.HasPrefix(info.Key, "_batches/") || strings.HasSuffix(info.Key, ".raw.json") {
-			return nil
+		if layout.Reserved(info.Key) {
+			return nil // raw copies and the batch summary, not results
 		}
 		var r result
 		if err := json.Unmarshal(data, &r); err != nil {
@@ -405,7 +406,7 @@ func (d *demo) report(results map[string]result) []string {
 		}
 	}
 	m := d.s.MinIO
-	fmt.Fprintf(d.out, "  batch summary: %s_batches/%s.json\n", outURI, d.batch)
+	fmt.Fprintf(d.out, "  batch summary: %s%s\n", outURI, layout.SummaryKey("", d.batch))
 	fmt.Fprintf(d.out, "\nBrowse them in MinIO (S3 API, local demo credentials):\n")
 	fmt.Fprintf(d.out, "  endpoint %s  access key %s  secret key %s\n", m.Endpoint, m.AccessKey, m.SecretKey)
 	fmt.Fprintf(d.out, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls --recursive %s\n",

@@ -23,7 +23,7 @@ func TestDemoRunsEverySample(t *testing.T) {
 	}
 	var n int
 	err := filepath.WalkDir(filepath.Join(dir, "results"), func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() || strings.Contains(p, "_batches") {
+		if err != nil || e.IsDir() || strings.Contains(p, "_ocr") {
 			return err
 		}
 		n++

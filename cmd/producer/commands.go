@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -65,6 +66,11 @@ func load(g cli.Globals, stderr io.Writer) (*env, error) {
 	return &env{cfg: cfg, log: log, rdb: rdb}, nil
 }
 
+// tracker is the batch tracker with the configured retention.
+func (e *env) tracker() *batch.Tracker {
+	return batch.New(e.rdb, batch.WithRetention(e.cfg.Batches.Retention.D()))
+}
+
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
                         [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...`
 
@@ -120,7 +126,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	client := asynq.NewClientFromRedisClient(e.rdb)
-	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: batch.New(e.rdb)}, Log: e.log,
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: e.tracker()}, Log: e.log,
 		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
 	if isTerminal(stderr) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
@@ -129,6 +135,9 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		defer bar.Finish()
 	}
 	sum, err := enq.Run(ctx, sources, o)
+	if errors.Is(err, producer.ErrForbidden) {
+		return cli.Usagef("%v", err) // nothing was enqueued
+	}
 	if err != nil {
 		return err
 	}
@@ -160,7 +169,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	t := batch.New(e.rdb)
+	t := e.tracker()
 	s, err := t.Get(ctx, pos[0])
 	if err != nil {
 		return err
@@ -189,13 +198,16 @@ func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	t := batch.New(e.rdb)
+	t := e.tracker()
 	ids, err := t.List(ctx, limit)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
 		s, err := t.Get(ctx, id)
+		if errors.Is(err, batch.ErrNotFound) {
+			continue // expired (batches.retention), not yet trimmed from the index
+		}
 		if err != nil {
 			return err
 		}

@@ -65,13 +65,15 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
+	batches := setup.Batches{Tracker: batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))}
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,
 		Routes:        cfg.Routes,
 		Log:           log,
 		Metrics:       m,
-		Batches:       setup.Batches{Tracker: batch.New(rdb)},
+		Batches:       batches,
+		Buckets:       cfg.Storage.Buckets,
 		RateWait:      cfg.Worker.RateWait.D(),
 		MaxRetry:      cfg.Worker.MaxRetry,
 		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
@@ -86,7 +88,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	mux.Handle(tasks.TypeRecognize, h)
 	client := asynq.NewClientFromRedisClient(rdb)
 	mux.Handle(tasks.TypeScan, &producer.ScanHandler{Enqueuer: &producer.Enqueuer{
-		Client: client, Store: store, Config: cfg, Batches: setup.Batches{Tracker: batch.New(rdb)}, Log: log}})
+		Client: client, Store: store, Config: cfg, Batches: batches, Log: log}})
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     cfg.Worker.Concurrency,
 		Queues:          cfg.Worker.Queues,

@@ -3,9 +3,11 @@
 // producer. Workers report each source's final outcome with Finish; the call
 // that completes a sealed batch learns so, and writes the batch summary.
 //
-// Keys, all without TTL so status outlives asynq's retention of finished
-// tasks (an operator removes an old batch with Delete, or `redis-cli --scan
-// --pattern 'ocr:batch:{ID}:*' | xargs redis-cli unlink`):
+// Keys, kept while the batch runs (status outlives asynq's retention of
+// finished tasks) and for the tracker's retention once it is done
+// (batches.retention, default 720h: EXPIRE when it finishes, PERSIST when an
+// enqueue reopens it); the index forgets batches whose keys are gone. The
+// summary object in storage stays.
 //
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
@@ -55,7 +57,7 @@ var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
 // CheckID reports whether id can name a batch: 1-128 characters of letters,
 // digits, '.', '_' and '-', starting with a letter or digit. The id becomes
-// part of Redis keys and of the summary's object key (_batches/ID.json).
+// part of Redis keys and of the summary's object key (layout.SummaryKey).
 func CheckID(id string) error {
 	if !validID.MatchString(id) {
 		return fmt.Errorf("batch id %q: want 1-128 of [A-Za-z0-9._-], starting with a letter or digit", id)
@@ -72,13 +74,25 @@ func NewID(now time.Time) string {
 
 // Tracker reads and updates batch counters. It is safe for concurrent use.
 type Tracker struct {
-	rdb redis.UniversalClient
-	now func() time.Time
+	rdb       redis.UniversalClient
+	now       func() time.Time
+	retention time.Duration // 0: keep finished batches forever
 }
 
+// Option tunes a Tracker.
+type Option func(*Tracker)
+
+// WithRetention keeps a finished batch's keys for d, then lets Redis drop
+// them (d <= 0: forever).
+func WithRetention(d time.Duration) Option { return func(t *Tracker) { t.retention = max(d, 0) } }
+
 // New returns a Tracker on rdb. The caller keeps ownership of rdb.
-func New(rdb redis.UniversalClient) *Tracker {
-	return &Tracker{rdb: rdb, now: time.Now}
+func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
+	t := &Tracker{rdb: rdb, now: time.Now}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 func keys(id string) []string {
@@ -94,17 +108,23 @@ func sourceField(sourceURI string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// checkDone is shared by the scripts: with the meta hash in KEYS[1], the time
-// in ms in ARGV[1] and changed (0/1), it returns 1 when this call completed
-// the batch, or changed the counts of an already completed one (its summary
-// must be rewritten).
+// checkDone is shared by the scripts (KEYS: the batch's keys, meta first):
+// with the time in ms, changed (0/1) and the retention in ms (0: keep), it
+// returns 1 when this call completed the batch, or changed the counts of an
+// already completed one (its summary must be rewritten). A done batch's
+// keys expire after the retention.
 const checkDone = `
-local function check_done(meta, now, changed)
+local function check_done(meta, now, changed, retention)
   local v = redis.call('HMGET', meta, 'total', 'succeeded', 'failed', 'skipped', 'sealed', 'finishedAt')
   local total = tonumber(v[1] or '0')
   local counted = tonumber(v[2] or '0') + tonumber(v[3] or '0') + tonumber(v[4] or '0')
   if v[5] ~= '1' or counted < total then
     return 0
+  end
+  if tonumber(retention) > 0 then
+    for _, k in ipairs(KEYS) do
+      redis.call('PEXPIRE', k, retention)
+    end
   end
   if not v[6] then
     redis.call('HSET', meta, 'finishedAt', now)
@@ -127,19 +147,22 @@ if ARGV[3] == '1' then
   redis.call('HINCRBY', meta, 'skipped', ARGV[2])
 end
 redis.call('HDEL', meta, 'sealed', 'finishedAt')
+for _, k in ipairs(KEYS) do
+  redis.call('PERSIST', k)
+end
 return 0
 `)
 
-// sealScript: ARGV = now.
+// sealScript: ARGV = now, retention ms.
 var sealScript = redis.NewScript(checkDone + `
 local meta = KEYS[1]
 touch(meta, ARGV[1])
 redis.call('HSET', meta, 'sealed', '1')
-return check_done(meta, ARGV[1], 0)
+return check_done(meta, ARGV[1], 0, ARGV[2])
 `)
 
 // finishScript: KEYS = meta, sources, failures; ARGV = now, field, 's'|'f',
-// failure JSON. The last outcome of a source wins; it is counted once.
+// failure JSON, retention ms. The last outcome of a source wins; it is counted once.
 var finishScript = redis.NewScript(checkDone + `
 local meta, sources, failures = KEYS[1], KEYS[2], KEYS[3]
 local now, field, st = ARGV[1], ARGV[2], ARGV[3]
@@ -164,7 +187,7 @@ if st == 'f' then
   end
   redis.call('HSET', failures, field, ARGV[4])
 end
-return check_done(meta, now, changed)
+return check_done(meta, now, changed, ARGV[5])
 `)
 
 func (t *Tracker) nowMS() int64 { return t.now().UnixMilli() }
@@ -194,13 +217,43 @@ func (t *Tracker) add(ctx context.Context, id string, n int64, skipped bool) err
 	if skipped {
 		flag = "1"
 	}
-	if err := addScript.Run(ctx, t.rdb, keys(id)[:1], now, n, flag).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := addScript.Run(ctx, t.rdb, keys(id), now, n, flag).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("batch %s: add: %w", id, err)
 	}
 	// The index lives outside the batch's hash slot, so it is updated
 	// separately; it only serves listing and losing a race here is harmless.
 	if err := t.rdb.ZAddNX(ctx, indexKey, redis.Z{Score: float64(now), Member: id}).Err(); err != nil {
 		return fmt.Errorf("batch %s: index: %w", id, err)
+	}
+	return t.trimIndex(ctx, now)
+}
+
+// trimBatch bounds the work of one trimIndex.
+const trimBatch = 100
+
+// trimIndex drops from the index batches that started more than the
+// retention ago and whose keys Redis has since expired. A batch cannot
+// expire before that (it finishes after it starts), so older entries are
+// the only candidates; a few per add keep the index from growing forever.
+func (t *Tracker) trimIndex(ctx context.Context, now int64) error {
+	if t.retention <= 0 {
+		return nil
+	}
+	cutoff := strconv.FormatInt(now-t.retention.Milliseconds(), 10)
+	old, err := t.rdb.ZRangeByScore(ctx, indexKey, &redis.ZRangeBy{Min: "-inf", Max: cutoff, Count: trimBatch}).Result()
+	if err != nil {
+		return fmt.Errorf("batch index trim: %w", err)
+	}
+	for _, id := range old {
+		n, err := t.rdb.Exists(ctx, keys(id)[0]).Result()
+		if err != nil {
+			return fmt.Errorf("batch index trim: %w", err)
+		}
+		if n == 0 {
+			if err := t.rdb.ZRem(ctx, indexKey, id).Err(); err != nil {
+				return fmt.Errorf("batch index trim: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -212,7 +265,7 @@ func (t *Tracker) Seal(ctx context.Context, id string) (done bool, err error) {
 	if err := CheckID(id); err != nil {
 		return false, err
 	}
-	n, err := sealScript.Run(ctx, t.rdb, keys(id)[:1], t.nowMS()).Int()
+	n, err := sealScript.Run(ctx, t.rdb, keys(id), t.nowMS(), t.retention.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("batch %s: seal: %w", id, err)
 	}
@@ -242,7 +295,7 @@ func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string
 	default:
 		return false, fmt.Errorf("batch %s: unknown status %q", id, status)
 	}
-	n, err := finishScript.Run(ctx, t.rdb, keys(id), t.nowMS(), sourceField(sourceURI), st, failure).Int()
+	n, err := finishScript.Run(ctx, t.rdb, keys(id), t.nowMS(), sourceField(sourceURI), st, failure, t.retention.Milliseconds()).Int()
 	if err != nil {
 		return false, fmt.Errorf("batch %s: finish: %w", id, err)
 	}

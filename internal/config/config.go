@@ -43,8 +43,20 @@ type Config struct {
 	Routes    map[string]string  `yaml:"routes"`
 	Worker    Worker             `yaml:"worker"`
 	Schedules []Schedule         `yaml:"schedules"`
+	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
 }
+
+// Batches tunes the batch counters kept in Redis.
+type Batches struct {
+	// Retention: how long a finished batch's counters stay in Redis (for
+	// `producer status` and `batches`); its summary object stays in storage.
+	// Default 720h.
+	Retention Duration `yaml:"retention"`
+}
+
+// BatchRetentionDefault is the default of batches.retention.
+const BatchRetentionDefault = 720 * time.Hour
 
 // Redis says where asynq, the rate limiter and batch counters live.
 type Redis struct {
@@ -56,6 +68,9 @@ type Storage struct {
 	Endpoint  string `yaml:"endpoint"`  // optional; the AWS SDK's env/config chain also applies
 	Region    string `yaml:"region"`    // default: the AWS chain (AWS_REGION, profile), else us-east-1
 	PathStyle bool   `yaml:"pathStyle"` // MinIO and most S3-compatible stores want true
+	// Buckets optionally limits which buckets tasks read (sources, face
+	// photos) and write (results); a task outside fails as forbidden_location.
+	Buckets storage.AllowList `yaml:"buckets"`
 }
 
 // RateLimit is a vendor account's call rate, shared by every worker process.
@@ -308,6 +323,9 @@ func (c *Config) setDefaults() {
 	if c.Dashboard.Addr == "" {
 		c.Dashboard.Addr = "127.0.0.1:8080"
 	}
+	if c.Batches.Retention == 0 {
+		c.Batches.Retention = Duration(BatchRetentionDefault)
+	}
 }
 
 // vendorTypes: which document types each kind reads.
@@ -330,6 +348,10 @@ func KindSupports(kind, docType string) bool {
 func (c *Config) validate() error {
 	if c.Redis.URL == "" {
 		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	// Before the vendors, which inherit it.
+	if c.Worker.MaxImageBytes < 0 {
+		return &Error{Key: "worker.maxImageBytes", Msg: "must be > 0"}
 	}
 	for _, name := range sortedKeys(c.Vendors) {
 		v := c.Vendors[name]
@@ -371,6 +393,9 @@ func (c *Config) validate() error {
 		if v.MatchThreshold < 0 || v.MatchThreshold > 1 {
 			return &Error{Key: k + ".matchThreshold", Msg: "must be between 0 and 1"}
 		}
+		if v.MaxImageBytes < 0 {
+			return &Error{Key: k + ".maxImageBytes", Msg: "must be >= 0 (0: worker.maxImageBytes)"}
+		}
 	}
 	for _, t := range sortedKeys(c.Routes) {
 		name := c.Routes[t]
@@ -386,10 +411,14 @@ func (c *Config) validate() error {
 			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, t)}
 		}
 	}
+	if err := c.validateStorage(); err != nil {
+		return err
+	}
 	w := c.Worker
 	if w.Concurrency < 1 {
 		return &Error{Key: "worker.concurrency", Msg: "must be > 0"}
 	}
+
 	for q, p := range w.Queues {
 		if p < 1 {
 			return &Error{Key: "worker.queues." + q, Msg: "priority must be > 0"}
@@ -452,6 +481,21 @@ func ScheduleBatch(name string, slot time.Time) string {
 		name = "backfill"
 	}
 	return name + "-" + slot.UTC().Format("20060102T1504")
+}
+
+// validateStorage checks the allow-lists and the batch retention.
+func (c *Config) validateStorage() error {
+	for key, list := range map[string][]string{"storage.buckets.read": c.Storage.Buckets.Read, "storage.buckets.write": c.Storage.Buckets.Write} {
+		for _, b := range list {
+			if b == "" || strings.ContainsAny(b, "/ ") {
+				return &Error{Key: key, Msg: fmt.Sprintf("%q is not a bucket name", b)}
+			}
+		}
+	}
+	if c.Batches.Retention < 0 {
+		return &Error{Key: "batches.retention", Msg: "must be > 0"}
+	}
+	return nil
 }
 
 // ValidateSecrets checks what only a worker needs: each vendor's credentials.

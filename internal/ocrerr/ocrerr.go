@@ -39,6 +39,10 @@ const (
 	InvalidResponse     Code = "invalid_response"      // the vendor answered something unreadable
 	VendorRedirect      Code = "vendor_redirect"       // the vendor answered a redirect, which is never followed
 	StorageUnavailable  Code = "storage_unavailable"   // object storage failed transiently
+	StorageRejected     Code = "storage_rejected"      // object storage refused the request for good (4xx: access denied, bad name)
+	KeyTooLong          Code = "key_too_long"          // the result key would exceed S3's 1,024 bytes
+	ResultConflict      Code = "result_conflict"       // the result key holds an object that is not this source's result
+	ForbiddenLocation   Code = "forbidden_location"    // a bucket outside storage.buckets.read/write
 	RetriesExhausted    Code = "retries_exhausted"     // a transient error outlived the retry budget
 	Internal            Code = "internal"              // a bug: should never be seen
 )

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
@@ -75,7 +76,36 @@ func (e *Enqueuer) Check(t tasks.Recognize) error {
 		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
 	}
 	t.V = tasks.PayloadVersion
-	return t.Validate()
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	return e.checkLocations(t)
+}
+
+// ErrForbidden marks a source or output outside storage.buckets.
+var ErrForbidden = errors.New("outside the allowed buckets")
+
+// checkLocations refuses, before anything is enqueued, what the worker
+// would refuse: buckets outside storage.buckets and sources in the
+// reserved _ocr/ area.
+func (e *Enqueuer) checkLocations(t tasks.Recognize) error {
+	allow := e.Config.Storage.Buckets
+	src, _ := storage.ParseURI(t.Source)
+	out, _ := tasks.OutPrefix(t.Out)
+	switch {
+	case !allow.CanRead(src.Bucket):
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Source, src.Bucket, ErrForbidden)
+	case !allow.CanWrite(out.Bucket):
+		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", t.Out, out.Bucket, ErrForbidden)
+	case layout.ReservedSource(src.Key):
+		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", t.Source, layout.Area)
+	}
+	if t.Face != "" {
+		if f, err := storage.ParseURI(t.Face); err == nil && !allow.CanRead(f.Bucket) {
+			return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Face, f.Bucket, ErrForbidden)
+		}
+	}
+	return nil
 }
 
 // Run expands, checks and enqueues every source. Manifests and single
@@ -102,9 +132,11 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	}
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
-			if err := e.Check(o.task(src + "x")); err != nil { // the defaults must be valid for a prefix
+			// The defaults must be valid for any object under the prefix.
+			if err := e.Check(o.task(src + "x")); err != nil {
 				return sum, err
 			}
+			e.warnOverlap(u, o.Out)
 		} else if err != nil && src[0] != '@' {
 			return sum, err
 		}
@@ -217,12 +249,12 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 	if err != nil {
 		return err
 	}
-	m := newResultMerge(e.Store.Bucket(out.Bucket), out.Key+u.Key)
+	m := newResultMerge(e.Store.Bucket(out.Bucket), layout.ResultPrefix(out.Key, u.Key))
 	srcPrefix := "s3://" + u.Bucket + "/"
 	return Expand(ctx, e.Store, src, o.Defaults, func(it Item) error {
-		st, err := m.lookup(ctx, tasks.ResultKey(out, strings.TrimPrefix(it.Task.Source, srcPrefix)))
+		st, err := m.lookup(ctx, layout.ResultKey(out.Key, strings.TrimPrefix(it.Task.Source, srcPrefix)))
 		if err != nil {
-			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, out.Key+u.Key, err)
+			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, layout.ResultPrefix(out.Key, u.Key), err)
 		}
 		it.Result = st
 		return feed(it)
@@ -334,7 +366,7 @@ func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) e
 	return nil
 }
 
-// writeSummary writes <out>/_batches/<id>.json for a batch that was already
+// writeSummary writes the batch summary (layout.SummaryKey) for a batch that was already
 // complete when sealed (every source skipped, or workers faster than us).
 func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
 	b, err := e.Batches.Summary(ctx, o.Batch)
@@ -345,7 +377,7 @@ func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.Store.Bucket(out.Bucket).Put(ctx, out.Key+"_batches/"+o.Batch+".json", bytes.NewReader(b), int64(len(b)),
+	_, err = e.Store.Bucket(out.Bucket).Put(ctx, layout.SummaryKey(out.Key, o.Batch), bytes.NewReader(b), int64(len(b)),
 		storage.PutOptions{ContentType: "application/json"})
 	if err != nil {
 		return fmt.Errorf("batch %s: write summary: %w", o.Batch, err)
@@ -368,4 +400,19 @@ func (e *Enqueuer) revive(queue, id string) bool {
 		return false
 	}
 	return e.Inspector.DeleteTask(queue, id) == nil
+}
+
+// warnOverlap warns, once per enqueue of a source prefix, when the output
+// lies inside it (or the other way round): the listing then skips what
+// would be output (see layout.OutputSkip) instead of reading results and
+// summaries as new sources.
+func (e *Enqueuer) warnOverlap(src storage.URI, outURI string) {
+	out, err := tasks.OutPrefix(outURI)
+	if err != nil {
+		return
+	}
+	if _, overlap := layout.OutputSkip(src.Key, out.Key, src.Bucket == out.Bucket); overlap {
+		e.Log.Warn().Str("bucket", src.Bucket).
+			Msg("the output prefix overlaps the source prefix: keys that are output there (under the output prefix, or *.json beside the sources) are skipped, not enqueued")
+	}
 }

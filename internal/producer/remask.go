@@ -9,11 +9,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/normalize"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // Remasker rewrites the results and raw copies under a prefix with today's
@@ -57,10 +57,10 @@ func (r *Remasker) Run(ctx context.Context, prefix storage.URI) (RemaskSummary, 
 	sum := RemaskSummary{DryRun: r.DryRun}
 	bucket := r.Store.Bucket(prefix.Bucket)
 	err := bucket.List(ctx, prefix.Key, "", func(o storage.ObjectInfo) error {
-		if !strings.HasSuffix(o.Key, ".json") || o.Size > maxRemaskObject {
-			return nil
+		if !strings.HasSuffix(o.Key, ".json") || o.Size > maxRemaskObject || layout.Reserved(o.Key) {
+			return nil // raw copies in _ocr/ are reached through their results
 		}
-		return r.one(ctx, bucket, o.Key, &sum)
+		return r.one(ctx, bucket, prefix.Key, o.Key, &sum)
 	})
 	if err != nil {
 		return sum, fmt.Errorf("remask: %w", ocrerr.Redact(err))
@@ -68,7 +68,9 @@ func (r *Remasker) Run(ctx context.Context, prefix storage.URI) (RemaskSummary, 
 	return sum, nil
 }
 
-func (r *Remasker) one(ctx context.Context, bucket storage.Bucket, key string, sum *RemaskSummary) error {
+// one remasks the result at key (under the output prefix outKey) and its
+// raw copies, today's and the one older versions left next to it.
+func (r *Remasker) one(ctx context.Context, bucket storage.Bucket, outKey, key string, sum *RemaskSummary) error {
 	b, info, err := readObject(ctx, bucket, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil // deleted since the listing
@@ -111,7 +113,11 @@ func (r *Remasker) one(ctx context.Context, bucket storage.Bucket, key string, s
 			sum.Changed++
 		}
 	}
-	return r.raw(ctx, bucket, tasks.RawKey(key), head.Vendor.Kind, sum)
+	sourceKey := strings.TrimSuffix(strings.TrimPrefix(key, outKey), ".json")
+	if err := r.raw(ctx, bucket, layout.RawKey(outKey, sourceKey), head.Vendor.Kind, sum); err != nil {
+		return err
+	}
+	return r.raw(ctx, bucket, layout.LegacyRawKey(key), head.Vendor.Kind, sum)
 }
 
 // raw remasks the raw copy of a result, if there is one.
@@ -122,6 +128,9 @@ func (r *Remasker) raw(ctx context.Context, bucket storage.Bucket, key, kind str
 	}
 	if err != nil {
 		return fmt.Errorf("read raw copy: %w", ocrerr.Redact(err))
+	}
+	if isResult(b) {
+		return nil // a result of a source named K.raw, not a raw copy
 	}
 	masked, err := r.MaskRaw(kind, b)
 	if err != nil {
@@ -164,6 +173,13 @@ func readObject(ctx context.Context, bucket storage.Bucket, key string) ([]byte,
 	defer rc.Close()
 	b, err := io.ReadAll(io.LimitReader(rc, maxRemaskObject))
 	return b, info, err
+}
+
+func isResult(b []byte) bool {
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	return json.Unmarshal(b, &head) == nil && head.Schema == result.Schema
 }
 
 // canonical is JSON as encoding/json writes it, to compare content

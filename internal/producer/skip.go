@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
@@ -38,7 +39,7 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	info, err := s.store.Bucket(out.Bucket).Head(ctx, tasks.ResultKey(out, src.Key))
+	info, err := s.store.Bucket(out.Bucket).Head(ctx, layout.ResultKey(out.Key, src.Key))
 	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
@@ -60,10 +61,10 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 	if err != nil || !found {
 		return false, err // a missing photo: let the worker write the failure
 	}
-	return tasks.ResultCurrent(info.Metadata, etag, faceRef), nil
+	return layout.ResultCurrent(info.Metadata, layout.Owner(it.Task.Source), etag, faceRef), nil
 }
 
-// faceRef is the tasks.FaceRef of a face-compare task's face photo as it is
+// faceRef is the layout.FaceRef of a face-compare task's face photo as it is
 // now ("" for other types), so a card paired with another or a changed
 // photo is new work. found is false when the photo does not exist.
 func (s *skipper) faceRef(ctx context.Context, t tasks.Recognize) (ref string, found bool, err error) {
@@ -81,7 +82,7 @@ func (s *skipper) faceRef(ctx context.Context, t tasks.Recognize) (ref string, f
 	if err != nil {
 		return "", false, err
 	}
-	return tasks.FaceRef(t.Face, fi.ETag), true, nil
+	return layout.FaceRef(t.Face, fi.ETag), true, nil
 }
 
 // mergePage is how many result keys a resultMerge holds at once: one

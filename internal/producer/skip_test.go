@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
@@ -101,9 +102,9 @@ func TestScanEnqueuesOnlyWithoutCurrentResult(t *testing.T) {
 		rk := "results/" + key + ".json"
 		switch result {
 		case "current":
-			putObj(t, out, rk, []byte("{}"), map[string]string{tasks.MetaSourceETag: info.ETag})
+			putObj(t, out, rk, []byte("{}"), map[string]string{layout.MetaSourceETag: info.ETag})
 		case "stale": // the source changed since this result
-			putObj(t, out, rk, []byte("{}"), map[string]string{tasks.MetaSourceETag: `"0123"`})
+			putObj(t, out, rk, []byte("{}"), map[string]string{layout.MetaSourceETag: `"0123"`})
 		}
 		if result != "" {
 			existing++

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
@@ -62,9 +63,15 @@ func Expand(ctx context.Context, store storage.Store, src string, d Defaults, fn
 	if !u.IsPrefix() {
 		return fn(Item{Task: d.task(u.String())})
 	}
+	// Output that lies in the listing (the reserved area, an output prefix
+	// inside this one) is skipped by key: it is no source.
+	skip := layout.Reserved
+	if out, err := tasks.OutPrefix(d.Out); err == nil && d.Out != "" {
+		skip, _ = layout.OutputSkip(u.Key, out.Key, out.Bucket == u.Bucket)
+	}
 	return store.Bucket(u.Bucket).List(ctx, u.Key, "", func(o storage.ObjectInfo) error {
-		if strings.HasSuffix(o.Key, "/") {
-			return nil // a "folder" marker object, not a document
+		if strings.HasSuffix(o.Key, "/") || skip(o.Key) {
+			return nil // a "folder" marker object or output, not a document
 		}
 		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true})
 	})

@@ -117,3 +117,28 @@ func LowerKeys(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// AllowList limits the buckets tasks may read from and write to
+// (storage.buckets in the configuration). An empty list allows every bucket.
+type AllowList struct {
+	Read  []string `yaml:"read"`
+	Write []string `yaml:"write"`
+}
+
+// CanRead reports whether sources may be read from bucket.
+func (a AllowList) CanRead(bucket string) bool { return allowed(a.Read, bucket) }
+
+// CanWrite reports whether results may be written to bucket.
+func (a AllowList) CanWrite(bucket string) bool { return allowed(a.Write, bucket) }
+
+func allowed(list []string, bucket string) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, b := range list {
+		if b == bucket {
+			return true
+		}
+	}
+	return false
+}

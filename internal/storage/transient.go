@@ -67,3 +67,26 @@ func IsTransient(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr)
 }
+
+// IsRejected reports whether the store refused a request for good: a 4xx
+// answer that is not a missing object, a failed precondition or throttling
+// (access denied, invalid bucket name, key too long). Retrying cannot fix
+// it. Errors without an HTTP status (network) are not rejections.
+func IsRejected(err error) bool {
+	if err == nil || IsTransient(err) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed) {
+		return false
+	}
+	var status interface{ HTTPStatusCode() int }
+	if !errors.As(err, &status) {
+		return false
+	}
+	code := status.HTTPStatusCode()
+	return code >= 400 && code < 500
+}
+
+// IsKeyTooLong reports whether the store refused an object key as too long
+// (S3's KeyTooLongError, over 1,024 bytes).
+func IsKeyTooLong(err error) bool {
+	var coded interface{ ErrorCode() string }
+	return errors.As(err, &coded) && coded.ErrorCode() == "KeyTooLongError"
+}

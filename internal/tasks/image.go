@@ -64,13 +64,21 @@ func (h *Handler) prepare(ctx context.Context, j *job, b storage.Bucket, info st
 	p := &prepared{hash: sha256.New()}
 	var whole []byte
 	if format == "pdf" || format == "tiff" {
-		// Page counting needs random access; these are bounded by MaxImageBytes.
-		rest, err := io.ReadAll(rc)
+		// Page counting needs random access, so these are read whole, but
+		// never past the limit: the object may have grown since the HEAD.
+		var r io.Reader = rc
+		if v.MaxImageBytes > 0 {
+			r = io.LimitReader(rc, max(v.MaxImageBytes-int64(len(head)), 0)+1)
+		}
+		rest, err := io.ReadAll(r)
 		rc.Close()
 		if err != nil {
 			return nil, storageErr(err, what)
 		}
 		whole = append(head, rest...)
+		if v.MaxImageBytes > 0 && int64(len(whole)) > v.MaxImageBytes {
+			return nil, tooLarge(what, v.MaxImageBytes)
+		}
 		pages, err := imageformat.PageCount(bytes.NewReader(whole), int64(len(whole)), format)
 		switch {
 		case errors.Is(err, imageformat.ErrPageCountUnknown):
@@ -99,34 +107,48 @@ func (h *Handler) prepare(ctx context.Context, j *job, b storage.Bucket, info st
 			p.hash.Reset()
 			p.full = false
 			if whole != nil {
-				return &hashingReader{r: io.NopCloser(bytes.NewReader(whole)), p: p, metrics: metrics}, nil
+				return &hashingReader{r: io.NopCloser(bytes.NewReader(whole)), p: p, metrics: metrics, limit: v.MaxImageBytes, what: what}, nil
 			}
 			if first {
 				first = false
 				return &hashingReader{r: struct {
 					io.Reader
 					io.Closer
-				}{io.MultiReader(bytes.NewReader(head), rc), rc}, p: p, metrics: metrics}, nil
+				}{io.MultiReader(bytes.NewReader(head), rc), rc}, p: p, metrics: metrics, limit: v.MaxImageBytes, what: what}, nil
 			}
 			r, _, err := b.Get(ctx, info.Key)
 			if err != nil {
 				return nil, storageErr(err, what)
 			}
-			return &hashingReader{r: r, p: p, metrics: metrics}, nil
+			return &hashingReader{r: r, p: p, metrics: metrics, limit: v.MaxImageBytes, what: what}, nil
 		},
 	}
 	return p, nil
 }
 
-// hashingReader hashes and counts what the vendor client streams.
+// hashingReader hashes and counts what the vendor client streams, and
+// stops at the size limit (an object replaced by a larger one after the
+// HEAD is never streamed whole).
 type hashingReader struct {
 	n       int64
 	r       io.ReadCloser
 	p       *prepared
 	metrics Metrics
+	limit   int64 // 0: none
+	what    string
 }
 
 func (h *hashingReader) Read(b []byte) (int, error) {
+	if h.limit > 0 && h.n >= h.limit {
+		// One byte past the limit tells a grown object from one of exactly the limit.
+		var one [1]byte
+		if n, _ := h.r.Read(one[:]); n > 0 {
+			return 0, tooLarge(h.what, h.limit)
+		}
+	}
+	if h.limit > 0 && int64(len(b)) > h.limit-h.n && h.limit > h.n {
+		b = b[:h.limit-h.n]
+	}
 	n, err := h.r.Read(b)
 	h.p.hash.Write(b[:n])
 	h.n += int64(n)
@@ -148,4 +170,8 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func tooLarge(what string, limit int64) *ocrerr.Error {
+	return ocrerr.Permanent(ocrerr.TooLarge, "%s is over the limit of %d bytes", what, limit)
 }

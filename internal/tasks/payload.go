@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hibiken/asynq"
 
@@ -98,18 +97,6 @@ func OutPrefix(out string) (storage.URI, error) {
 		u.Key += "/" // s3://b/results means the prefix results/
 	}
 	return u, nil
-}
-
-// ResultKey is where the result of source key goes: OP + K + ".json".
-func ResultKey(out storage.URI, sourceKey string) string {
-	return out.Key + sourceKey + ".json"
-}
-
-// RawKey is where the raw copy (keepRaw) of the result at resultKey goes:
-// K.raw.json next to K.json. Everything that reads or writes raw copies
-// asks here.
-func RawKey(resultKey string) string {
-	return strings.TrimSuffix(resultKey, ".json") + ".raw.json"
 }
 
 // TaskID is deterministic: the same source, type, face, vendor and output

@@ -13,18 +13,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
-)
-
-// Result object metadata: lets a producer or a re-run task decide from a
-// HEAD whether a result is current, without reading it.
-const (
-	MetaSourceETag = "source-etag"
-	MetaStatus     = "status"
-	MetaCode       = "error-code"
 )
 
 // Vendor is one configured vendor account as the handler sees it.
@@ -47,8 +40,9 @@ type Handler struct {
 	Vendors  map[string]*Vendor
 	Routes   map[string]string // document type -> vendor name
 	Log      zerolog.Logger
-	Metrics  Metrics // optional
-	Batches  Batches // optional
+	Metrics  Metrics           // optional
+	Batches  Batches           // optional
+	Buckets  storage.AllowList // optional: the buckets tasks may read and write (storage.buckets)
 	RateWait time.Duration
 	Now      func() time.Time
 	// MaxRetryAfter caps a vendor's Retry-After (worker.maxRetryAfter;
@@ -92,6 +86,7 @@ type job struct {
 	out       storage.URI
 	src       storage.URI
 	resultKey string
+	owner     string // layout.Owner of the source: written into the result, never the key itself
 	res       result.Result
 	vendor    *Vendor
 	faceRef   string // face-compare: FaceRef of the face photo
@@ -144,7 +139,8 @@ func (h *Handler) newJob(p Recognize, log zerolog.Logger, failures, maxRetry int
 	j := &job{p: p, log: log, attempt: failures + 1, lastTry: failures >= maxRetry, started: h.now()}
 	j.src, _ = storage.ParseURI(p.Source)
 	j.out, _ = OutPrefix(p.Out)
-	j.resultKey = ResultKey(j.out, j.src.Key)
+	j.resultKey = layout.ResultKey(j.out.Key, j.src.Key)
+	j.owner = layout.Owner(p.Source)
 	j.res = result.Result{
 		Schema: result.Schema, DocumentType: p.Type, Batch: p.Batch, Attempts: j.attempt,
 		Source: result.Source{URI: p.Source},
@@ -153,6 +149,14 @@ func (h *Handler) newJob(p Recognize, log zerolog.Logger, failures, maxRetry int
 }
 
 func (h *Handler) run(ctx context.Context, j *job) error {
+	// Where the result would go is checked before anything is read: these
+	// outcomes cannot be written as a result, so they go to the batch.
+	if e := h.checkLocations(j); e != nil {
+		if e.Code == ocrerr.ForbiddenLocation && h.Buckets.CanWrite(j.out.Bucket) {
+			return h.finish(ctx, j, e) // only the source is forbidden: its result says so
+		}
+		return h.unwritable(ctx, j, e)
+	}
 	// Error messages name the image at fault; a pair has two.
 	srcWhat := "source image"
 	if j.p.Type == result.TypeFaceCompare {
@@ -175,7 +179,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 		if err != nil {
 			return h.finish(ctx, j, storageErr(err, "face image"))
 		}
-		j.faceRef = FaceRef(j.p.Face, faceInfo.ETag)
+		j.faceRef = layout.FaceRef(j.p.Face, faceInfo.ETag)
 		j.res.FaceSource = &result.Source{URI: j.p.Face, ETag: faceInfo.ETag, Size: faceInfo.Size}
 	}
 
@@ -189,9 +193,11 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 		}
 	}
 	switch {
-	case err == nil && !j.p.Force && ResultCurrent(existing.Metadata, info.ETag, j.faceRef):
+	case err == nil && !layout.OwnedBy(existing.Metadata, j.owner):
+		return h.unwritable(ctx, j, errNotOurs())
+	case err == nil && !j.p.Force && layout.ResultCurrent(existing.Metadata, j.owner, info.ETag, j.faceRef):
 		j.log.Debug().Msg("result already exists for this source version")
-		return h.recordBatch(ctx, j, existing.Metadata[MetaStatus], existing.Metadata[MetaCode])
+		return h.recordBatch(ctx, j, existing.Metadata[layout.MetaStatus], existing.Metadata[layout.MetaCode])
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return h.finish(ctx, j, storageErr(err, "result"))
 	}
@@ -209,6 +215,9 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 	j.vendor = v
 	j.res.Vendor = result.VendorInfo{Name: v.Name, Kind: v.Client.Kind()}
+	if n := len(layout.RawKey(j.out.Key, j.src.Key)); v.KeepRaw && n > layout.MaxKeyBytes {
+		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.KeyTooLong, "raw copy key would be %d bytes, over S3's %d", n, layout.MaxKeyBytes))
+	}
 	if rq := h.haltedRequeue(ctx, v); rq != nil {
 		return rq
 	}
@@ -248,7 +257,8 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	j.res.Vendor.InferDetailType, j.res.Vendor.InferDetailResource, j.res.Vendor.IsGrayScale = resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale
 	j.res.Fields = resp.Fields
 	if v.KeepRaw && len(resp.Raw) > 0 {
-		if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, RawKey(j.resultKey), bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
+		rawKey := layout.RawKey(j.out.Key, j.src.Key)
+		if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, rawKey, bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
 			storage.PutOptions{ContentType: "application/json"}); err != nil {
 			return h.finish(ctx, j, storageErr(err, "raw result"))
 		}
@@ -307,6 +317,9 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 	j.res.StartedAt, j.res.CompletedAt = result.Time{Time: j.started}, result.Time{Time: done}
 	j.res.DurationMs = done.Sub(j.started).Milliseconds()
 	if werr := h.writeResult(ctx, j); werr != nil {
+		if e, ok := ocrerr.As(werr); ok && !e.Retryable {
+			return h.unwritable(ctx, j, e)
+		}
 		j.log.Warn().Err(werr).Msg("result write failed: will retry")
 		return lastTryErr(j, werr)
 	}

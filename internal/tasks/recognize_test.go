@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -30,6 +31,7 @@ type scriptedVendor struct {
 	read   [][]byte
 	pii    []bool
 	answer func() *vendors.Response // nil: a receipt with only its total
+	raw    []byte                   // the raw answer to return (keepRaw)
 }
 
 func (v *scriptedVendor) Kind() string           { return "scripted" }
@@ -61,7 +63,7 @@ func (v *scriptedVendor) Recognize(ctx context.Context, req *vendors.Request) (*
 		return v.answer(), nil
 	}
 	total := &result.Field{Value: int64(len(b)), Text: "total"}
-	return &vendors.Response{Endpoint: "document/receipt", RequestID: "req-1", Fields: &result.Receipt{TotalPrice: total}}, nil
+	return &vendors.Response{Endpoint: "document/receipt", RequestID: "req-1", Fields: &result.Receipt{TotalPrice: total}, Raw: v.raw}, nil
 }
 
 // recordingGate admits every call and records throttles and halts.
@@ -156,7 +158,7 @@ func TestSuccessWritesOneResultWithItsSourceVersion(t *testing.T) {
 	if r.Status != result.StatusSucceeded || r.Source.ETag != src.ETag || r.Source.Format != "png" || r.Source.SHA256 == "" {
 		t.Errorf("result %+v", r)
 	}
-	if info.Metadata[MetaSourceETag] != src.ETag || info.Metadata[MetaStatus] != result.StatusSucceeded || info.ContentType != "application/json" {
+	if info.Metadata[layout.MetaSourceETag] != src.ETag || info.Metadata[layout.MetaStatus] != result.StatusSucceeded || info.ContentType != "application/json" {
 		t.Errorf("result metadata %v content type %q", info.Metadata, info.ContentType)
 	}
 	if !bytes.Equal(f.vendor.read[0], f.image) {
@@ -193,7 +195,7 @@ func TestPermanentVendorErrorIsAFailedResult(t *testing.T) {
 	if r.Status != result.StatusFailed || r.Error == nil || r.Error.Code != "recognition_failed" || r.Fields != nil || r.Error.Retryable {
 		t.Errorf("result %+v error %+v", r, r.Error)
 	}
-	if info.Metadata[MetaCode] != "recognition_failed" {
+	if info.Metadata[layout.MetaCode] != "recognition_failed" {
 		t.Errorf("metadata %v", info.Metadata)
 	}
 }

@@ -8,33 +8,32 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
-// writeResult writes the result so that it cannot clobber a newer one:
-// create-only when there was none, replace-only-what-we-saw otherwise.
+// writeResult writes the result so that it cannot clobber a newer one
+// (create-only when there was none, replace-only-what-we-saw otherwise) nor
+// an object that is not a result of this source (result_conflict).
 func (h *Handler) writeResult(ctx context.Context, j *job) error {
 	b, err := json.Marshal(&j.res)
 	if err != nil {
 		return ocrerr.Permanent(ocrerr.Internal, "marshal result: %v", err)
 	}
 	bucket := h.Store.Bucket(j.out.Bucket)
-	opts := storage.PutOptions{ContentType: "application/json", Metadata: map[string]string{
-		MetaSourceETag: j.res.Source.ETag, MetaStatus: j.res.Status}}
+	code := ""
 	if j.res.Error != nil {
-		opts.Metadata[MetaCode] = j.res.Error.Code
+		code = j.res.Error.Code
 	}
-	if j.faceRef != "" {
-		opts.Metadata[MetaFaceRef] = j.faceRef
-	}
+	opts := storage.PutOptions{ContentType: "application/json",
+		Metadata: layout.ResultMeta(j.owner, j.res.Source.ETag, j.res.Status, code, j.faceRef)}
 	// The first try trusts the HEAD the run began with (one S3 round trip
-	// less per document); if the result changed since, the precondition
-	// fails and the second try decides on a fresh HEAD.
-	for try := 0; ; try++ {
-		cached := try == 0 && j.resultSeen
+	// less per document); when a precondition fails, the object changed
+	// since: decide again on a fresh HEAD.
+	for try := 0; try < writeTries; try++ {
 		var prev storage.ObjectInfo
-		if cached {
+		if try == 0 && j.resultSeen {
 			if j.seenResult == nil {
 				err = storage.ErrNotFound
 			} else {
@@ -48,7 +47,9 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 			opts.IfNoneMatch, opts.IfMatch = true, ""
 		case err != nil:
 			return storageErr(err, "result")
-		case ResultCurrent(prev.Metadata, j.res.Source.ETag, j.faceRef) && !j.p.Force:
+		case !layout.OwnedBy(prev.Metadata, j.owner):
+			return errNotOurs()
+		case layout.ResultCurrent(prev.Metadata, j.owner, j.res.Source.ETag, j.faceRef) && (!j.p.Force || try > 0):
 			return nil // another run already wrote this source version's result
 		default:
 			// The result is of another source version. Replace it only if
@@ -66,16 +67,18 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 		}
 		_, err = bucket.Put(ctx, j.resultKey, bytes.NewReader(b), int64(len(b)), opts)
 		switch {
-		case errors.Is(err, storage.ErrPreconditionFailed) && cached:
-			continue // changed since the run began: decide again
 		case errors.Is(err, storage.ErrPreconditionFailed):
-			return nil // a concurrent run wrote first; its result stands
+			continue // changed since we looked: decide again
 		case err != nil:
 			return storageErr(err, "result")
 		}
 		return nil
 	}
+	return nil // concurrent runs kept writing first; the last of theirs stands
 }
+
+// writeTries bounds how often a write re-decides after a lost race.
+const writeTries = 3
 
 // recordBatch counts the source's final outcome in its batch. If Redis
 // cannot take the count, the task is requeued (not a failure): its result is
@@ -100,7 +103,10 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 	}
 	// Only this run learns that the batch is done, so it tries harder than
 	// once: a storage blip at that moment would otherwise lose the summary.
-	key := j.out.Key + "_batches/" + j.p.Batch + ".json"
+	if !h.Buckets.CanWrite(j.out.Bucket) {
+		return nil // forbidden_location: nothing is written there, not even the summary
+	}
+	key := layout.SummaryKey(j.out.Key, j.p.Batch)
 	for wait := time.Second; ; wait *= 2 {
 		_, err = h.Store.Bucket(j.out.Bucket).Put(ctx, key, bytes.NewReader(sum), int64(len(sum)),
 			storage.PutOptions{ContentType: "application/json"})
@@ -128,13 +134,20 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// storageErr classifies a storage error: missing objects are the
-// document's final outcome, anything else is transient. The cause is
-// redacted: it reaches logs and asynq's last-error field, and object keys
-// may hold personal data.
+// storageErr classifies a storage error: a missing object is the
+// document's final outcome; a key over S3's limit is key_too_long; any
+// other refusal (4xx that is not throttling or a precondition: access
+// denied, bad bucket name) is permanent storage_rejected; the rest is
+// transient. The cause is redacted: it reaches logs and asynq's last-error
+// field, and object keys may hold personal data.
 func storageErr(err error, what string) *ocrerr.Error {
-	if errors.Is(err, storage.ErrNotFound) {
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
 		return ocrerr.Permanent(ocrerr.SourceNotFound, "%s not found", what)
+	case storage.IsKeyTooLong(err):
+		return ocrerr.Permanent(ocrerr.KeyTooLong, "%s: object key over S3's %d bytes", what, layout.MaxKeyBytes)
+	case storage.IsRejected(err):
+		return ocrerr.Permanent(ocrerr.StorageRejected, "%s: storage refused the request", what).Wrap(ocrerr.Redact(err))
 	}
 	return ocrerr.Transient(ocrerr.StorageUnavailable, "%s: storage unavailable", what).Wrap(ocrerr.Redact(err))
 }

@@ -68,3 +68,16 @@ func TestFileBucketNeverReachesS3(t *testing.T) {
 		t.Errorf("Head on a file root through the S3 store: %v, want a permanent error naming storage.Router", err)
 	}
 }
+
+// S3 refuses keys over 1,024 bytes with a 400: permanent and recognised
+// as such (the worker fails the source as key_too_long, no retry loop).
+func TestKeyTooLongIsPermanent(t *testing.T) {
+	m := testenv.StartMinIO(t)
+	b := m.NewBucket(t, "longkeys")
+	key := strings.Repeat("k", 1025)
+	_, err := b.Put(t.Context(), key, bytes.NewReader([]byte("x")), 1, storage.PutOptions{})
+	if err == nil || storage.IsTransient(err) || !storage.IsRejected(err) || !storage.IsKeyTooLong(err) {
+		t.Errorf("Put(1025-byte key) = %v; transient %v rejected %v key-too-long %v, want a permanent key-too-long error",
+			err, storage.IsTransient(err), storage.IsRejected(err), storage.IsKeyTooLong(err))
+	}
+}

@@ -144,6 +144,9 @@ func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.
 	hresp, err := c.hc.Do(hreq)
 	if err != nil {
 		if rerr := body.ReadErr(); rerr != nil {
+			if e, ok := ocrerr.As(rerr); ok {
+				return nil, e // classified by the reader (e.g. too_large)
+			}
 			return nil, ocrerr.Transient(ocrerr.StorageUnavailable, "read image while sending").Wrap(rerr)
 		}
 		return nil, transportError(ctx, err)
