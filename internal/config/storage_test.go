@@ -10,7 +10,7 @@ func TestNegativeImageLimitsAreRejected(t *testing.T) {
 	for _, tc := range []struct{ yaml, key string }{
 		{"redis: {url: redis://x}\nworker: {maxImageBytes: -1}\n", "worker.maxImageBytes"},
 		{"redis: {url: redis://x}\nworker: {maxImageBytes: -1}\nvendors:\n  clova: {kind: clova-ocr, url: http://x}\n", "worker.maxImageBytes"},
-		{"redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: http://x, maxImageBytes: -5}\n", "vendors.clova.maxImageBytes"},
+		{"redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, maxImageBytes: -5}\n", "vendors.clova.maxImageBytes"},
 		{"redis: {url: redis://x}\nbatches: {retention: -1h}\n", "batches.retention"},
 	} {
 		_, err := Parse([]byte(tc.yaml))

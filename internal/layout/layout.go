@@ -56,7 +56,9 @@ func RawKey(outKey, sourceKey string) string { return outKey + Area + "raw/" + s
 
 // LegacyRawKey is where raw copies went before Area (K.raw.json next to
 // K.json, resultKey's K): remask still masks what older versions left there.
-func LegacyRawKey(resultKey string) string { return strings.TrimSuffix(resultKey, ".json") + ".raw.json" }
+func LegacyRawKey(resultKey string) string {
+	return strings.TrimSuffix(resultKey, ".json") + ".raw.json"
+}
 
 // SummaryKey is where the summary of a batch goes.
 func SummaryKey(outKey, batch string) string { return outKey + Area + "batches/" + batch + ".json" }

@@ -456,7 +456,7 @@ func TestMaskedModeScrubsFreeTextInResultAndRawCopy(t *testing.T) {
 		if err := f.run(t, receiptTask, 0, 3); err != nil {
 			t.Fatal(err)
 		}
-		for _, key := range []string{"r/docs/a.png.json", "r/docs/a.png.raw.json"} {
+		for _, key := range []string{"r/docs/a.png.json", layout.RawKey("r/", "docs/a.png")} {
 			rc, _, err := f.store.Bucket("out").Get(t.Context(), key)
 			if err != nil {
 				t.Fatal(err)
