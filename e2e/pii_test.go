@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -53,7 +54,7 @@ func TestMaskedModeScrubsFreeTextEndToEnd(t *testing.T) {
 		if !bytes.Contains(r.raw, []byte("주민 800101-1****** 카드 4111-11**-****-1111")) {
 			t.Errorf("%s: the note is not in the result, masked:\n%s", key, r.raw)
 		}
-		assertNoWholeNumbers(t, key+" raw copy", getObject(t, out, "masked/pii/"+typ+"/a.png.raw.json"))
+		assertNoWholeNumbers(t, key+" raw copy", getObject(t, out, layout.RawKey("masked/", "pii/"+typ+"/a.png")))
 	}
 
 	// An older version's result holding whole numbers: remask rewrites it.
