@@ -41,11 +41,12 @@ routes:`, 1)
 	in, out := bucket(t, s, "inbox"), bucket(t, s, "outbox")
 	put(t, in, "docs/secret-name.png", testimages.PNG(77, 12, 12, nil))
 
-	if _, err := s.StartWorker("--config", oldPath); err != nil {
+	oldWorker, err := s.StartWorker("--config", oldPath)
+	if err != nil {
 		t.Fatal(err)
 	}
 	producer(t, s, 0, "enqueue", "--type", "receipt", "--vendor", "clova2", "--out", "s3://outbox/r/", "--batch", "rolling", "s3://inbox/docs/")
-	err := stack.WaitFor(t.Context(), "the old worker to hand the task back", 20*time.Second, 200*time.Millisecond, func() (bool, error) {
+	err = stack.WaitFor(t.Context(), "the old worker to hand the task back", 20*time.Second, 200*time.Millisecond, func() (bool, error) {
 		logs, err := s.Logs()
 		return strings.Contains(logs, "handed back for a worker that does"), err
 	})
@@ -60,6 +61,10 @@ routes:`, 1)
 	if _, err := s.StartWorker(); err != nil { // the new config
 		t.Fatal(err)
 	}
+	// A rolling deploy replaces the old worker. While both run, either may
+	// take the handed-back task each time it comes due (every 30 s at most),
+	// so a test that kept the old one could wait past the grace (seen in CI).
+	oldWorker.Stop()
 	waitResults(t, out, "r/", 1, time.Minute)
 	res := readResult(t, out, "r/docs/secret-name.png.json")
 	if res.Status != "succeeded" || res.Vendor["name"] != "clova2" || res.Attempts != 1 {

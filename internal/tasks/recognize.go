@@ -316,12 +316,17 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 	done := h.now()
 	j.res.StartedAt, j.res.CompletedAt = result.Time{Time: j.started}, result.Time{Time: done}
 	j.res.DurationMs = done.Sub(j.started).Milliseconds()
-	if werr := h.writeResult(ctx, j); werr != nil {
+	standing, werr := h.writeResult(ctx, j)
+	if werr != nil {
 		if e, ok := ocrerr.As(werr); ok && !e.Retryable {
 			return h.unwritable(ctx, j, e)
 		}
 		j.log.Warn().Err(werr).Msg("result write failed: will retry")
 		return lastTryErr(j, werr)
+	}
+	if standing != nil {
+		j.log.Info().Msg("another run's result stands: counted as written")
+		return h.recordBatch(ctx, j, standing[layout.MetaStatus], standing[layout.MetaCode])
 	}
 	code := ""
 	if j.res.Error != nil {

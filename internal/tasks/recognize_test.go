@@ -365,7 +365,7 @@ func TestStaleRunDoesNotClobberANewerResult(t *testing.T) {
 		t.Fatal(err)
 	}
 	newer, _ := f.result(t, "r/docs/a.png.json")
-	if err := f.h.writeResult(t.Context(), job); err != nil {
+	if _, err := f.h.writeResult(t.Context(), job); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := f.result(t, "r/docs/a.png.json")
@@ -403,7 +403,7 @@ func TestWriteAfterAConcurrentRunKeepsTheFirstResult(t *testing.T) {
 	if err := f.run(t, receiptTask, 0, 3); err != nil { // the concurrent run
 		t.Fatal(err)
 	}
-	if err := f.h.writeResult(t.Context(), job); err != nil {
+	if _, err := f.h.writeResult(t.Context(), job); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := f.result(t, "r/docs/a.png.json"); r.Status != result.StatusSucceeded {

@@ -12,6 +12,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
+	"github.com/rs/zerolog"
 )
 
 // fakeBatches records outcomes; every Finish completes the batch.
@@ -314,5 +315,32 @@ func TestMissingSourceResultIsReplacedOnceTheSourceExists(t *testing.T) {
 	}
 	if r, _ := f.result(t, "r/late.png.json"); r.Status != result.StatusSucceeded {
 		t.Errorf("after the source appeared: %s %+v", r.Status, r.Error)
+	}
+}
+
+// A run that loses the race to a concurrent run of the same source version
+// keeps the first result, and the batch counts the result that stands,
+// not the loser's outcome (seen in CI: a run whose source HEAD failed
+// during a MinIO restart counted "failed" beside a "succeeded" result).
+func TestLosingRunCountsTheResultThatStands(t *testing.T) {
+	f := newFixture(t)
+	batches := &fakeBatches{}
+	f.h.Batches = batches
+	p := Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out, Batch: "b1"}
+	job := f.h.newJob(p, zerolog.Nop(), 0, 3)
+	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
+	job.res.Source.ETag = src.ETag
+	job.resultSeen, job.seenResult = true, nil // no result when this run began
+	if err := f.run(t, p, 0, 3); err != nil {  // the concurrent run succeeds
+		t.Fatal(err)
+	}
+	if err := f.h.finish(t.Context(), job, ocrerr.Permanent(ocrerr.SourceNotFound, "source image not found")); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := f.result(t, "r/docs/a.png.json"); r.Status != result.StatusSucceeded {
+		t.Fatalf("status %s: the concurrent run's result was replaced", r.Status)
+	}
+	if code, ok := batches.codes[p.Source]; !ok || code != "" {
+		t.Errorf("batch counts the source with code %q (counted: %v), want the standing success", code, ok)
 	}
 }

@@ -15,11 +15,13 @@ import (
 
 // writeResult writes the result so that it cannot clobber a newer one
 // (create-only when there was none, replace-only-what-we-saw otherwise) nor
-// an object that is not a result of this source (result_conflict).
-func (h *Handler) writeResult(ctx context.Context, j *job) error {
+// an object that is not a result of this source (result_conflict). When
+// another run's result stands instead of ours, standing is its metadata:
+// the batch must count that outcome, which is what storage holds.
+func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]string, err error) {
 	b, err := json.Marshal(&j.res)
 	if err != nil {
-		return ocrerr.Permanent(ocrerr.Internal, "marshal result: %v", err)
+		return nil, ocrerr.Permanent(ocrerr.Internal, "marshal result: %v", err)
 	}
 	bucket := h.Store.Bucket(j.out.Bucket)
 	code := ""
@@ -46,22 +48,22 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 		case errors.Is(err, storage.ErrNotFound):
 			opts.IfNoneMatch, opts.IfMatch = true, ""
 		case err != nil:
-			return storageErr(err, "result")
+			return nil, storageErr(err, "result")
 		case !layout.OwnedBy(prev.Metadata, j.owner):
-			return errNotOurs()
+			return nil, errNotOurs()
 		case layout.ResultCurrent(prev.Metadata, j.owner, j.res.Source.ETag, j.faceRef) && (!j.p.Force || try > 0):
-			return nil // another run already wrote this source version's result
+			return prev.Metadata, nil // another run already wrote this source version's result
 		default:
 			// The result is of another source version. Replace it only if
 			// ours is the current version: a run that read an older version
 			// must not clobber the result of a newer one.
 			cur, err := h.Store.Bucket(j.src.Bucket).Head(ctx, j.src.Key)
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return storageErr(err, "source image")
+				return nil, storageErr(err, "source image")
 			}
 			if err == nil && cur.ETag != j.res.Source.ETag {
 				j.log.Info().Msg("source changed while it was read: the newer version's result stands")
-				return nil
+				return prev.Metadata, nil
 			}
 			opts.IfNoneMatch, opts.IfMatch = false, prev.ETag
 		}
@@ -70,11 +72,11 @@ func (h *Handler) writeResult(ctx context.Context, j *job) error {
 		case errors.Is(err, storage.ErrPreconditionFailed):
 			continue // changed since we looked: decide again
 		case err != nil:
-			return storageErr(err, "result")
+			return nil, storageErr(err, "result")
 		}
-		return nil
+		return nil, nil
 	}
-	return nil // concurrent runs kept writing first; the last of theirs stands
+	return nil, nil // concurrent runs kept writing first; the last of theirs stands
 }
 
 // writeTries bounds how often a write re-decides after a lost race.
