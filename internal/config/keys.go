@@ -16,7 +16,7 @@ var (
 )
 
 // checkKeys walks the YAML tree beside the Go type and rejects the first
-// unknown key with its full path (vendors.clova.rateLimt), which yaml.v3's
+// unknown key with its full path (vendors.ocr.rateLimt), which yaml.v3's
 // KnownFields reports only by line and Go type name.
 func checkKeys(n *yaml.Node, path string, t reflect.Type) error {
 	for t.Kind() == reflect.Pointer {

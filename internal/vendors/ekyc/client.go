@@ -34,13 +34,13 @@ const (
 
 // Options configures a Client.
 type Options struct {
-	URL            string       // the domain's invoke URL; "/biz-license/document" etc. are appended
-	Secret         string       // X-EKYC-SECRET
-	Mode           string       // "multipart" (default) or "json"
-	Insecure       bool         // allow plain http:// beyond loopback (vendors.CheckURL)
-	HTTPClient     *http.Client // default: a client without its own timeout; redirects are never followed
+	URL            string        // the domain's invoke URL; "/biz-license/document" etc. are appended
+	Secret         string        // X-EKYC-SECRET
+	Mode           string        // "multipart" (default) or "json"
+	Insecure       bool          // allow plain http:// beyond loopback (vendors.CheckURL)
+	HTTPClient     *http.Client  // default: a client without its own timeout; redirects are never followed
 	Timeout        time.Duration // per call; default vendors.TimeoutDefault
-	MatchThreshold float64 // similarity at or above which two faces match; default MatchThresholdDefault
+	MatchThreshold float64       // similarity at or above which two faces match; default MatchThresholdDefault
 }
 
 // Client is one eKYC account. It is safe for concurrent use.

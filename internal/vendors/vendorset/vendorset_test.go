@@ -86,6 +86,7 @@ func TestMaskRawOfAnUnknownKindStillScrubs(t *testing.T) {
 		t.Errorf("not scrubbed: %s", out)
 	}
 }
+
 // setYAMLString sets the string field of *struct o tagged yaml:"key".
 func setYAMLString(o any, key, value string) {
 	v := reflect.ValueOf(o).Elem()
