@@ -305,7 +305,7 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 		return nil, nil, imageErr
 	}
 	if err != nil {
-		return nil, nil, transportError(err)
+		return nil, nil, vendors.TransportError(cctx, "vendor", err)
 	}
 	defer resp.Body.Close()
 	if vendors.IsRedirect(resp.StatusCode) {
@@ -313,9 +313,9 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, nil, transportError(err)
+		return nil, nil, vendors.TransportError(cctx, "vendor", err)
 	}
-	retryAfter := vendors.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter := vendors.RetryAfter(resp.Header)
 	var body struct {
 		Header *header         `json:"header"`
 		Result json.RawMessage `json:"result"`
