@@ -35,7 +35,9 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 }
 
 // RetryAfter is the Retry-After of an answer's headers, as the wait left now.
-func RetryAfter(h http.Header) time.Duration { return ParseRetryAfter(h.Get("Retry-After"), time.Now()) }
+func RetryAfter(h http.Header) time.Duration {
+	return ParseRetryAfter(h.Get("Retry-After"), time.Now())
+}
 
 func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)

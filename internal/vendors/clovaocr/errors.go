@@ -60,4 +60,3 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 	}
 	return e.WithVendor(code, status)
 }
-

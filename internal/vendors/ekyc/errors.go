@@ -103,4 +103,3 @@ func safeMessage(m string) string {
 	}
 	return ""
 }
-
