@@ -1,9 +1,13 @@
 // Package vendors is the boundary between the pipeline and the OCR vendors.
-// Each vendor lives in its own sub-package and implements Client; no vendor
-// package knows asynq, Redis or object storage, and none knows another
-// vendor's wire format. A Client makes exactly one vendor call sequence per
-// Recognize (no retries inside): the caller owns retries, rate limits and
-// results.
+// Each vendor lives in its own sub-package, describes itself once in a
+// Driver (kind, types, formats, config options, constructor) and implements
+// Client; the vendorset package lists the drivers. No vendor package knows
+// asynq, Redis, object storage or the config package, and none knows
+// another vendor's wire format. A Client makes exactly one vendor call
+// sequence per Recognize (no retries inside): the caller owns retries, rate
+// limits and results. What every vendor needs alike (CheckURL,
+// NoRedirects, TransportError, RetryAfter, DocumentedCode, Scrub) is here,
+// once.
 package vendors
 
 import (

@@ -99,6 +99,7 @@ func (c *Client) Supports(documentType string) bool {
 // and TIFF single page only).
 func (c *Client) Formats() []string { return slices.Clone(formats) }
 
+// formats are the image formats the eKYC pages list.
 var formats = []string{"jpg", "jpeg", "png", "pdf", "tiff"}
 
 // endpoints maps a document type to its path under the invoke URL.
