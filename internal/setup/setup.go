@@ -70,7 +70,7 @@ func Store(ctx context.Context, c *config.Config) (*s3.Store, error) {
 func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m *ratelimit.Metrics) (map[string]*tasks.Vendor, error) {
 	out := map[string]*tasks.Vendor{}
 	for name, v := range c.Vendors {
-		client, err := vendorset.New(name, v)
+		client, err := vendorset.New(name, v.Account())
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +82,7 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
 		out[name] = &tasks.Vendor{
 			Name: name, Client: client, Gate: &gate{lim: lim, vendor: name},
-			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw, Verify: v.Verify,
+			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw,
 			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
 		}
 	}

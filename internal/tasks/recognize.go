@@ -254,7 +254,7 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 		j.res.FaceSource.SHA256 = face.sum()
 	}
 	j.res.Vendor.Endpoint, j.res.Vendor.RequestID, j.res.Vendor.UID = resp.Endpoint, resp.RequestID, resp.UID
-	j.res.Vendor.InferDetailType, j.res.Vendor.InferDetailResource, j.res.Vendor.IsGrayScale = resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale
+	j.res.Vendor.Details = resp.Details
 	j.res.Fields = resp.Fields
 	if v.KeepRaw && len(resp.Raw) > 0 {
 		rawKey := layout.RawKey(j.out.Key, j.src.Key)
