@@ -17,7 +17,6 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -477,9 +476,9 @@ func TestFaultRetryBudgetWithRateWaits(t *testing.T) {
 	defer client.Close()
 	for k := range images {
 		if strings.HasPrefix(k, "olddocs/") {
-			b, _ := json.Marshal(tasks.Recognize{V: tasks.PayloadVersion, Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"})
-			p := tasks.Recognize{Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"}
-			if _, err := client.Enqueue(asynq.NewTask(tasks.TypeRecognize, b), asynq.TaskID(p.TaskID()), asynq.MaxRetry(1)); err != nil {
+			b, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"})
+			p := layout.Recognize{Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"}
+			if _, err := client.Enqueue(asynq.NewTask(layout.TypeRecognize, b), asynq.TaskID(p.TaskID()), asynq.MaxRetry(1)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package tasks
+package layout
 
 import (
 	"testing"
@@ -79,7 +79,7 @@ func TestPayloadGolden(t *testing.T) {
 	// A handed-back task carries its failed tries in this header; an older
 	// worker reads it, so its name and format are part of the wire format.
 	back := asynq.NewTaskWithHeaders(TypeRecognize, nil, map[string]string{"ocr-failures": "3"})
-	if n := carriedFailures(back); n != 3 || failuresHeader != "ocr-failures" {
+	if n := CarriedFailures(back); n != 3 || failuresHeader != "ocr-failures" {
 		t.Errorf("hand-back header %q carries %d, want ocr-failures carrying 3", failuresHeader, n)
 	}
 	if RetryCeiling != 100 {

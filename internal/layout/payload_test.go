@@ -1,4 +1,4 @@
-package tasks
+package layout
 
 import (
 	"strings"
@@ -16,7 +16,7 @@ func TestPayloadErrorsQuoteNoURI(t *testing.T) {
 		"face not s3":    {V: 1, Source: "s3://in/a.jpg", Out: "s3://out/", Type: "face-compare", Face: "Kim 800101-1234567.jpg"},
 		"face is prefix": {V: 1, Source: "s3://in/a.jpg", Out: "s3://out/", Type: "face-compare", Face: "s3://in/Kim 800101-1234567/"},
 	} {
-		err := p.Validate()
+		_, err := p.Parse()
 		if err == nil {
 			t.Errorf("%s: valid", name)
 			continue
