@@ -346,7 +346,7 @@ func TestFaultServerRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Tasks that ended while Redis was down must not wait for asynq's
-			// lease recovery (a minute or two): see cmd/worker/redisguard.go.
+			// lease recovery (a minute or two): see internal/tasks/redisguard.go.
 			waitResults(t, out, "r/", n, time.Minute)
 			checkBatch(t, s, out, "r/", images, 4)
 			st := producer(t, s, 0, "status", name)

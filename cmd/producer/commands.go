@@ -74,7 +74,7 @@ func (e *env) tracker() *batch.Tracker {
 }
 
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...`
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
