@@ -28,3 +28,23 @@ func TestPayloadErrorsQuoteNoURI(t *testing.T) {
 		}
 	}
 }
+
+// A payload that fails to parse still says where its failure result goes
+// when it can: a newer version's task gets its invalid_task result (or is
+// handed back), a task without a source object is archived.
+func TestParseFillsWhatItCanRead(t *testing.T) {
+	d, err := DecodeRecognize([]byte(`{"v":99,"source":"s3://in/docs/a.png","type":"receipt","out":"s3://out/r","extra":1}`))
+	if err == nil || !d.Writable() || d.ResultKey() != "r/docs/a.png.json" || d.V != 99 {
+		t.Errorf("newer version: %v, writable %v, key %q", err, d.Writable(), d.ResultKey())
+	}
+	for _, b := range []string{`{"v":1,"source":"s3://in/docs/","type":"receipt","out":"s3://out/"}`, `{"v":1,"out":"s3://out/"}`,
+		`{"v":1,"source":"s3://in/a.png","type":"receipt"}`, `not json`} {
+		if d, err := DecodeRecognize([]byte(b)); err == nil || d.Writable() {
+			t.Errorf("%s: %v, writable %v; want an error and nowhere to write", b, err, d.Writable())
+		}
+	}
+	d, err = DecodeRecognize([]byte(`{"v":1,"source":"s3://in/card.jpg","face":"s3://f/face.jpg","type":"face-compare","out":"s3://out/"}`))
+	if err != nil || d.FaceSrc.Bucket != "f" || d.FaceSrc.Key != "face.jpg" || d.Dest.Key != "" || d.Owner() != Owner("s3://in/card.jpg") {
+		t.Errorf("face-compare: %v %+v", err, d)
+	}
+}
