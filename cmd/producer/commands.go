@@ -18,10 +18,12 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
@@ -72,7 +74,7 @@ func (e *env) tracker() *batch.Tracker {
 }
 
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...`
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
@@ -114,7 +116,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if o.Batch == "" {
 		o.Batch = batch.NewID(time.Now())
-	} else if err := batch.CheckID(o.Batch); err != nil {
+	} else if err := layout.CheckBatchID(o.Batch); err != nil {
 		return cli.Usagef("--batch: %v", err)
 	}
 	e, err := load(g, stderr)
@@ -126,7 +128,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	client := asynq.NewClientFromRedisClient(e.rdb)
-	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: setup.Batches{Tracker: e.tracker()}, Log: e.log,
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.tracker(), Log: e.log,
 		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
 	if isTerminal(stderr) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
@@ -162,7 +164,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := batch.CheckID(pos[0]); err != nil {
+	if err := layout.CheckBatchID(pos[0]); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	e, err := load(g, stderr)
@@ -236,20 +238,10 @@ func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	// Tasks that met the halt wait in asynq's retry set until the halt's
-	// end; run them now. (Tasks retrying for other reasons just retry early.)
-	insp := asynq.NewInspectorFromRedisClient(e.rdb)
-	queues, err := insp.Queues()
+	// Tasks that met the halt wait in asynq's retry set until the halt's end.
+	woken, err := tasks.RunWaiting(asynq.NewInspectorFromRedisClient(e.rdb))
 	if err != nil {
 		return err
-	}
-	var woken int
-	for _, q := range queues {
-		n, err := insp.RunAllRetryTasks(q)
-		if err != nil {
-			return fmt.Errorf("queue %s: %w", q, err)
-		}
-		woken += n
 	}
 	if was {
 		fmt.Fprintf(stdout, "resumed %s; %d waiting tasks run now\n", pos[0], woken)

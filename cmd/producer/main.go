@@ -1,9 +1,11 @@
 // Command producer enqueues OCR tasks and reports on batches.
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-//	                 [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+//	                 [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
 //	producer status BATCH [--follow]
+//	producer batches [--limit N]
 //	producer resume VENDOR
+//	producer halt VENDOR [--for 1h]
 //	producer remask s3://BUCKET/PREFIX/ [--dry-run]
 package main
 
@@ -24,9 +26,9 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                   [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+                   [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
   producer status BATCH [--follow]     counts, percent and rate of a batch
-  producer batches                     the most recent batches
+  producer batches [--limit N]         the most recent batches (default 20)
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
   producer halt VENDOR [--for 1h]      stop calls to a vendor from every worker
   producer remask s3://OUT/PREFIX/ [--dry-run]
@@ -35,7 +37,9 @@ Usage:
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
 under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
-with optional vendor, out, verify, faceImage; @- reads standard input).
+with optional vendor, out, verify, faceImage, pii; @- reads standard input).
+--pii full asks for whole personal numbers, honoured only where the vendor is
+configured pii: per-task.
 
 Global flags (before or after the subcommand): --config FILE (or OCR_CONFIG),
 --log-format json|console, --log-level LEVEL (or LOG_LEVEL).

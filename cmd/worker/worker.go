@@ -12,10 +12,11 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/backfill"
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
-	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -65,11 +66,11 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
-	batches := setup.Batches{Tracker: batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))}
+	batches := batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,
-		Routes:        cfg.Routes,
+		Config:        cfg,
 		Log:           log,
 		Metrics:       m,
 		Batches:       batches,
@@ -84,11 +85,10 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		TaskTimeout: cfg.Worker.TaskTimeout.D(),
 	}
 	mux := asynq.NewServeMux()
-	mux.Use(awaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
-	mux.Handle(tasks.TypeRecognize, h)
+	mux.Use(tasks.AwaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
+	mux.Handle(layout.TypeRecognize, h)
 	client := asynq.NewClientFromRedisClient(rdb)
-	mux.Handle(tasks.TypeScan, &producer.ScanHandler{Enqueuer: &producer.Enqueuer{
-		Client: client, Store: store, Config: cfg, Batches: batches, Log: log}})
+	mux.Handle(layout.TypeScan, backfill.NewHandler(client, store, cfg, batches, log))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     cfg.Worker.Concurrency,
 		Queues:          cfg.Worker.Queues,
@@ -121,14 +121,14 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.srv.Start(w.mux); err != nil {
 		return err
 	}
-	var sched *producer.Scheduler
+	var sched *backfill.Scheduler
 	if w.scheduler {
 		if len(w.cfg.Schedules) == 0 {
 			w.log.Warn().Msg("--scheduler given but the config has no schedules: nothing to schedule")
 		}
 		// Every replica may run the scheduler: each slot has its own task ID,
 		// so a slot is scanned once however many replicas fire it.
-		sched = &producer.Scheduler{Client: asynq.NewClientFromRedisClient(w.rdb), Schedules: w.cfg.Schedules,
+		sched = &backfill.Scheduler{Client: asynq.NewClientFromRedisClient(w.rdb), Schedules: w.cfg.Schedules,
 			Log: w.log.With().Str("component", "scheduler").Logger(), MaxRetry: w.cfg.Worker.MaxRetry}
 		if err := sched.Start(); err != nil {
 			w.srv.Shutdown()

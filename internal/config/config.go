@@ -16,8 +16,8 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config/confval"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -175,7 +175,7 @@ type Worker struct {
 }
 
 // MaxRetryLimit is the largest worker.maxRetry: tasks are enqueued with an
-// asynq MaxRetry above it (tasks.RetryCeiling), which must stay out of reach.
+// asynq MaxRetry above it (layout.RetryCeiling), which must stay out of reach.
 const MaxRetryLimit = 50
 
 // Schedule is a scheduled backfill: scan Source and enqueue what has no result.
@@ -461,7 +461,7 @@ func (c *Config) validate() error {
 		}
 		// Each slot's batch id is <name>-<YYYYMMDDTHHMM>; a name that makes a
 		// bad id would fail every slot at run time instead.
-		if err := batch.CheckID(ScheduleBatch(s.Name, time.Time{})); s.Name != "" && err != nil {
+		if err := layout.CheckBatchID(ScheduleBatch(s.Name, time.Time{})); s.Name != "" && err != nil {
 			return &Error{Key: k + ".name", Msg: fmt.Sprintf("%q: want 1-115 of [A-Za-z0-9._-], starting with a letter or digit (it names the batch)", s.Name)}
 		}
 		// Checked here, not when the scheduler starts, so a typo fails every
@@ -527,24 +527,35 @@ func (c *Config) ValidateSecrets() error {
 	return nil
 }
 
-// VendorFor picks the vendor for a document type: the named one, else the route.
+// VendorFor picks the vendor for a document type: the named one, else the
+// route. Its error is a *RouteError.
 func (c *Config) VendorFor(docType, named string) (string, *Vendor, error) {
 	name := named
 	if name == "" {
 		name = c.Routes[docType]
 		if name == "" {
-			return "", nil, fmt.Errorf("no route for document type %q and no vendor named", docType)
+			return "", nil, &RouteError{Unknown: true, Msg: fmt.Sprintf("no route for document type %q and no vendor named", docType)}
 		}
 	}
 	v, ok := c.Vendors[name]
 	if !ok {
-		return "", nil, fmt.Errorf("vendor %q is not configured", name)
+		return "", nil, &RouteError{Unknown: true, Msg: fmt.Sprintf("vendor %q is not configured", name)}
 	}
 	if !kindReads(v.Kind, docType) {
-		return "", nil, fmt.Errorf("vendor %q (%s) does not read %s", name, v.Kind, docType)
+		return "", nil, &RouteError{Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, docType)}
 	}
 	return name, v, nil
 }
+
+// RouteError says why no vendor reads a document type. Unknown: no vendor
+// is routed or the one named is not configured (a worker on a newer config
+// may know it); else the vendor does not read the type.
+type RouteError struct {
+	Msg     string
+	Unknown bool
+}
+
+func (e *RouteError) Error() string { return e.Msg }
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

@@ -1,7 +1,6 @@
 package producer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,29 +12,19 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
-
-// Batches is the batch bookkeeping the producer needs (internal/batch).
-type Batches interface {
-	AddTotal(ctx context.Context, batch string, n int64) error
-	AddSkipped(ctx context.Context, batch string, n int64) error
-	// Seal reports done when every source already has an outcome; the
-	// producer then writes the summary itself.
-	Seal(ctx context.Context, batch string) (bool, error)
-	Summary(ctx context.Context, batch string) ([]byte, error)
-}
 
 // Enqueuer enqueues recognize tasks.
 type Enqueuer struct {
 	Client  *asynq.Client
 	Store   storage.Store
 	Config  *config.Config
-	Batches Batches // optional
+	Batches batch.Books // optional
 	// Inspector, when set, lets an enqueue replace an archived task of the
 	// same ID (one that gave up) instead of being refused by it.
 	Inspector *asynq.Inspector
@@ -62,7 +51,7 @@ func (s Summary) String() string {
 }
 
 // Check validates one task against the configuration, naming what is wrong.
-func (e *Enqueuer) Check(t tasks.Recognize) error {
+func (e *Enqueuer) Check(t layout.Recognize) error {
 	if !result.KnownType(t.Type) {
 		return fmt.Errorf("%s: unknown document type %q (want one of %v)", t.Source, t.Type, result.DocumentTypes)
 	}
@@ -75,11 +64,12 @@ func (e *Enqueuer) Check(t tasks.Recognize) error {
 	if t.Type != result.TypeFaceCompare && t.Face != "" {
 		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
 	}
-	t.V = tasks.PayloadVersion
-	if err := t.Validate(); err != nil {
+	t.V = layout.PayloadVersion
+	d, err := t.Parse()
+	if err != nil {
 		return err
 	}
-	return e.checkLocations(t)
+	return e.checkLocations(d)
 }
 
 // ErrForbidden marks a source or output outside storage.buckets.
@@ -88,25 +78,26 @@ var ErrForbidden = errors.New("outside the allowed buckets")
 // checkLocations refuses, before anything is enqueued, what the worker
 // would refuse: buckets outside storage.buckets and sources in the
 // reserved _ocr/ area.
-func (e *Enqueuer) checkLocations(t tasks.Recognize) error {
+func (e *Enqueuer) checkLocations(d layout.Doc) error {
 	allow := e.Config.Storage.Buckets
-	src, _ := storage.ParseURI(t.Source)
-	out, _ := tasks.OutPrefix(t.Out)
 	switch {
-	case !allow.CanRead(src.Bucket):
-		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Source, src.Bucket, ErrForbidden)
-	case !allow.CanWrite(out.Bucket):
-		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", t.Out, out.Bucket, ErrForbidden)
-	case layout.ReservedSource(src.Key):
-		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", t.Source, layout.Area)
+	case !allow.CanRead(d.Src.Bucket):
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Source, d.Src.Bucket, ErrForbidden)
+	case !allow.CanWrite(d.Dest.Bucket):
+		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", d.Out, d.Dest.Bucket, ErrForbidden)
+	case layout.ReservedSource(d.Src.Key):
+		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", d.Source, layout.Area)
 	}
-	if t.Face != "" {
-		if f, err := storage.ParseURI(t.Face); err == nil && !allow.CanRead(f.Bucket) {
-			return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Face, f.Bucket, ErrForbidden)
-		}
+	if d.FaceSrc.Bucket != "" && !allow.CanRead(d.FaceSrc.Bucket) {
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Face, d.FaceSrc.Bucket, ErrForbidden)
 	}
 	return nil
 }
+
+// anyObjectUnder stands for every object a listing of prefix may yield:
+// the defaults of an enqueue must be valid for each, checked before the
+// listing starts.
+func anyObjectUnder(prefix string) string { return prefix + "x" }
 
 // Run expands, checks and enqueues every source. Manifests and single
 // objects are validated whole before the first task is enqueued; prefixes
@@ -133,7 +124,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
 			// The defaults must be valid for any object under the prefix.
-			if err := e.Check(o.task(src + "x")); err != nil {
+			if err := e.Check(o.task(anyObjectUnder(src))); err != nil {
 				return sum, err
 			}
 			e.warnOverlap(u, o.Out)
@@ -229,12 +220,26 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			return sum, fmt.Errorf("batch %s: %w", o.Batch, err)
 		}
 		if done && o.Out != "" {
-			if err := e.writeSummary(ctx, o); err != nil {
+			// Every source already had its outcome: no worker will learn
+			// that the batch is done, so the summary is written here.
+			out, err := layout.OutPrefix(o.Out)
+			if err != nil {
+				return sum, err
+			}
+			if err := e.Batches.WriteSummary(ctx, e.Store.Bucket(out.Bucket), out.Key, o.Batch); err != nil {
 				return sum, err
 			}
 		}
 	}
 	return sum, nil
+}
+
+// Scan enqueues every object of a scan payload's prefix without a current
+// result, exactly as `producer enqueue s3://b/prefix/` would (a scheduled
+// backfill, run by a worker: internal/backfill).
+func (e *Enqueuer) Scan(ctx context.Context, s layout.Scan) (Summary, error) {
+	o := Options{Defaults: Defaults{Type: s.Type, Vendor: s.Vendor, Out: s.Out, Batch: s.Batch}, Queue: s.Queue}
+	return e.Run(ctx, []string{s.Source}, o)
 }
 
 // expandPrefix lists a source prefix and, unless forced, merges it with
@@ -245,7 +250,7 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 	if o.Force {
 		return Expand(ctx, e.Store, src, o.Defaults, feed)
 	}
-	out, err := tasks.OutPrefix(o.Out)
+	out, err := layout.OutPrefix(o.Out)
 	if err != nil {
 		return err
 	}
@@ -276,13 +281,13 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item,
 	if o.DryRun {
 		return true, nil
 	}
-	task, err := tasks.NewRecognizeTask(it.Task)
+	task, err := layout.NewRecognizeTask(it.Task)
 	if err != nil {
 		return false, err
 	}
 	// The worker counts the retry budget (worker.maxRetry) itself; asynq's
-	// MaxRetry is only a safety net (internal/tasks/budget.go).
-	opts := []asynq.Option{asynq.MaxRetry(tasks.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
+	// MaxRetry is only a safety net (layout.RetryCeiling).
+	opts := []asynq.Option{asynq.MaxRetry(layout.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
 	if o.Queue != "" {
 		opts = append(opts, asynq.Queue(o.Queue))
 	}
@@ -366,25 +371,6 @@ func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) e
 	return nil
 }
 
-// writeSummary writes the batch summary (layout.SummaryKey) for a batch that was already
-// complete when sealed (every source skipped, or workers faster than us).
-func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
-	b, err := e.Batches.Summary(ctx, o.Batch)
-	if err != nil {
-		return fmt.Errorf("batch %s: %w", o.Batch, err)
-	}
-	out, err := tasks.OutPrefix(o.Out)
-	if err != nil {
-		return err
-	}
-	_, err = e.Store.Bucket(out.Bucket).Put(ctx, layout.SummaryKey(out.Key, o.Batch), bytes.NewReader(b), int64(len(b)),
-		storage.PutOptions{ContentType: "application/json"})
-	if err != nil {
-		return fmt.Errorf("batch %s: write summary: %w", o.Batch, err)
-	}
-	return nil
-}
-
 // revive deletes an archived task that holds this task ID, so that an
 // explicit enqueue runs the source again instead of being refused by a task
 // that gave up (storage down past its retries). It reports whether it did.
@@ -407,7 +393,7 @@ func (e *Enqueuer) revive(queue, id string) bool {
 // would be output (see layout.OutputSkip) instead of reading results and
 // summaries as new sources.
 func (e *Enqueuer) warnOverlap(src storage.URI, outURI string) {
-	out, err := tasks.OutPrefix(outURI)
+	out, err := layout.OutPrefix(outURI)
 	if err != nil {
 		return
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
@@ -134,22 +133,6 @@ func (g *gate) Halt(ctx context.Context, code string, until time.Time) error {
 	g.checked, g.haltUntil, g.halted = time.Now(), until, true // this process knows at once
 	g.mu.Unlock()
 	return nil
-}
-
-// Batches adapts a batch.Tracker to what the worker and producer need.
-type Batches struct{ *batch.Tracker }
-
-// Summary builds the summary object of a finished batch.
-func (b Batches) Summary(ctx context.Context, id string) ([]byte, error) {
-	st, err := b.Get(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	f, err := b.Failures(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return st.Summary(f)
 }
 
 // Ready checks that Redis answers and object storage is reachable (a

@@ -31,7 +31,7 @@ func (h *Handler) unknownOrFail(ctx context.Context, j *job, e *ocrerr.Error, wh
 		return h.finish(ctx, j, e)
 	}
 	now := h.now()
-	first, err := h.Sightings.FirstSeen(ctx, j.p.TaskID(), now)
+	first, err := h.Sightings.FirstSeen(ctx, j.TaskID(), now)
 	if err != nil {
 		first = now // Redis trouble: the grace starts again, nothing is lost
 	}
