@@ -125,6 +125,7 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		closeFn = func() { _ = rdb.Close() }
 		o.RedisOpt = redisOpt
 		o.Ready = func(ctx context.Context) error { return setup.Ready(ctx, rdb, store) }
+		o.Batches = batchOptions(cfg, store)
 		o.Addr = cfg.Dashboard.Addr
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly
