@@ -188,7 +188,6 @@ func (p *batchPages) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := listPage{page: p.page("Batches"), NoConfig: len(p.vendors) == 0}
-	v.Refresh = true
 	for _, id := range ids {
 		s, err := p.tracker.Get(ctx, id)
 		if errors.Is(err, batch.ErrNotFound) {
@@ -199,10 +198,12 @@ func (p *batchPages) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Batches = append(v.Batches, p.row(s))
+		v.Refresh = v.Refresh || !s.Done // follow running batches
 	}
 	v.Vendors = p.vendorStates(ctx)
 	if name := r.URL.Query().Get("resumed"); p.vendor(name) != nil {
 		v.Resumed, v.Woken = name, r.URL.Query().Get("woken")
+		v.Refresh = false // the notice is for this view only
 	}
 	p.render(w, http.StatusOK, "batches.html", v)
 }
