@@ -109,6 +109,7 @@ func newBatchPages(o Options, rdb redis.UniversalClient, insp *asynq.Inspector) 
 // mount registers the pages on mux, each wrapped by auth (the login).
 func (p *batchPages) mount(mux *http.ServeMux, auth func(http.Handler) http.Handler) {
 	mux.Handle("GET /batches", auth(http.HandlerFunc(p.list)))
+	mux.Handle("GET /batches/{$}", http.RedirectHandler("/batches", http.StatusMovedPermanently))
 	mux.Handle("GET /batches/{id}", auth(http.HandlerFunc(p.detail)))
 	mux.Handle("POST /batches/vendors/{vendor}/resume", auth(http.HandlerFunc(p.resume)))
 	mux.Handle("GET /batches/assets/style.css", auth(http.HandlerFunc(serveCSS)))

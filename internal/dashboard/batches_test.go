@@ -146,6 +146,9 @@ func TestBatchPagesShowProgressAndFailures(t *testing.T) {
 			t.Errorf("GET %s = %d (want 400), escaped: %v", path, resp.StatusCode, !strings.Contains(body, "<script>"))
 		}
 	}
+	if resp, _ := send(t, srv, "GET", "/batches/", nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/batches" {
+		t.Errorf("GET /batches/ = %d to %q, want a redirect to /batches", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	if resp, _ := send(t, srv, "GET", "/batches/no-such-batch", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown batch = %d, want 404", resp.StatusCode)
 	}
