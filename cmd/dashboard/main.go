@@ -1,5 +1,5 @@
-// Command dashboard serves the asynqmon web UI for the OCR queues, with
-// /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
+// Command dashboard serves the asynqmon web UI for the OCR queues, with the
+// batch page (/batches, internal/dashboard/batches.go), /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
 // and /readyz (Redis and object storage reachable).
 //
 //	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL] [--insecure-no-login]
@@ -24,8 +24,9 @@ import (
 )
 
 const usage = `
-dashboard serves the asynqmon web UI for the OCR queues, plus /metrics,
-/healthz and /readyz, until SIGINT or SIGTERM.
+dashboard serves the asynqmon web UI for the OCR queues, the batch page
+(/batches: progress, failures with their result JSON, vendor state and
+resume), /metrics, /healthz and /readyz, until SIGINT or SIGTERM.
 
 Usage:
   dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL]
@@ -35,7 +36,7 @@ It listens on loopback unless --addr (or dashboard.addr) says otherwise.
 Without --config (or OCR_CONFIG) it needs only Redis (--redis-url or
 REDIS_URL) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
 DASHBOARD_PASSWORD to require a login; --read-only refuses every change
-(pause, delete, run, archive) for shared screens.
+(pause, delete, run, archive, resume a vendor) for shared screens.
 
 Beyond loopback it refuses to start without a login, unless
 --insecure-no-login (only where a private network alone reaches it).
@@ -125,6 +126,7 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		closeFn = func() { _ = rdb.Close() }
 		o.RedisOpt = redisOpt
 		o.Ready = func(ctx context.Context) error { return setup.Ready(ctx, rdb, store) }
+		o.Batches = batchOptions(cfg, store)
 		o.Addr = cfg.Dashboard.Addr
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly

@@ -12,6 +12,8 @@
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
+//	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
+//	ocr:batch:{ID}:skipped   set: same field of each source the producer skipped (outputs.go)
 //	ocr:batches              sorted set: batch ids scored by start time (ms)
 //
 // The braces make {ID} a Redis Cluster hash tag, so one batch's keys share a
@@ -98,7 +100,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
 
 func keys(id string) []string {
 	p := "ocr:batch:{" + id + "}:"
-	return []string{p + "meta", p + "sources", p + "failures"}
+	return []string{p + "meta", p + "sources", p + "failures", p + "outputs", p + "skipped"} // outputs, skipped: outputs.go
 }
 
 // sourceField identifies a source inside a batch without storing the URI in

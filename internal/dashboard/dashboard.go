@@ -59,6 +59,8 @@ type Options struct {
 	// Registry gets asynq's queue metrics and is served on /metrics. Default:
 	// a new registry with the Go runtime and process collectors.
 	Registry *prometheus.Registry
+	// Batches configure the batch pages under /batches (batches.go).
+	Batches BatchOptions
 }
 
 // Dashboard is the dashboard's http.Handler. Close it to release its Redis
@@ -114,6 +116,7 @@ func New(o Options) (*Dashboard, error) {
 	mux.Handle("/readyz", ops)
 	mux.Handle("/metrics", requireLogin(o.Username, o.Password, ops))
 	mux.Handle("/", requireLogin(o.Username, o.Password, mon))
+	newBatchPages(o, rc, inspector).mount(mux, func(h http.Handler) http.Handler { return requireLogin(o.Username, o.Password, h) })
 
 	var h http.Handler = sameOriginWrites(mux)
 	if o.Username == "" {

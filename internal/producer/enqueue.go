@@ -269,12 +269,16 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 // one enqueues one item unless its result is current; it reports whether
 // a task was enqueued.
 func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item, o Options) (bool, error) {
+	if err := counts.output(ctx, it.Task); err != nil { // for producer export (outputs.go)
+		return false, err
+	}
 	if !it.Task.Force {
 		current, err := sk.current(ctx, it)
 		if err != nil {
 			return false, err
 		}
 		if current {
+			counts.skippedSource(it.Task.Source)
 			return false, counts.add(ctx, 0, 1)
 		}
 	}
@@ -322,6 +326,10 @@ type tally struct {
 	mu             sync.Mutex
 	total, skipped int64
 	last           time.Time
+
+	// For producer export (outputs.go): pairs recorded, sources skipped since the last flush.
+	outputs        sync.Map
+	skippedSources []string
 }
 
 const (
@@ -349,9 +357,14 @@ func (t *tally) flush(ctx context.Context) error {
 func (t *tally) flushLocked(ctx context.Context) error {
 	total, skipped := t.total, t.skipped
 	t.total, t.skipped, t.last = 0, 0, time.Now()
+	sources := t.skippedSources
+	t.skippedSources = nil
 	t.mu.Unlock()
 	if total == 0 && skipped == 0 {
 		return nil
+	}
+	if err := t.recordSkipped(ctx, sources); err != nil {
+		return err
 	}
 	return t.e.count(ctx, t.o, total, skipped)
 }
