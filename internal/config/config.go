@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -45,6 +46,7 @@ type Config struct {
 	Schedules []Schedule         `yaml:"schedules"`
 	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
+	Notify    []notify.Receiver  `yaml:"notify"` // webhooks (notify.go, docs/webhooks.md)
 }
 
 // Batches tunes the batch counters kept in Redis.
@@ -412,6 +414,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	w := c.Worker
