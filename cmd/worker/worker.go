@@ -15,6 +15,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
+	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
@@ -65,7 +66,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
-	batches := setup.Batches{Tracker: batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))}
+	batches, webhooks := withWebhooks(cfg, rdb, reg, log, setup.Batches{Tracker: batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))}, vendors) // notify.go
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,
@@ -86,6 +87,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	mux := asynq.NewServeMux()
 	mux.Use(awaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
 	mux.Handle(tasks.TypeRecognize, h)
+	webhooks.Register(mux)
 	client := asynq.NewClientFromRedisClient(rdb)
 	mux.Handle(tasks.TypeScan, &producer.ScanHandler{Enqueuer: &producer.Enqueuer{
 		Client: client, Store: store, Config: cfg, Batches: batches, Log: log}})
@@ -93,7 +95,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		Concurrency:     cfg.Worker.Concurrency,
 		Queues:          cfg.Worker.Queues,
 		IsFailure:       tasks.IsFailure,
-		RetryDelayFunc:  tasks.RetryDelay,
+		RetryDelayFunc:  notify.WrapRetryDelay(tasks.RetryDelay),
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
 		// Retries and requeues are due within a second, not asynq's default 5s.
 		DelayedTaskCheckInterval: time.Second,

@@ -35,11 +35,15 @@ func (t *tally) output(ctx context.Context, task tasks.Recognize) error {
 	if !ok || t.o.DryRun || t.o.Batch == "" {
 		return nil
 	}
-	pair := SourceRoot(task.Source) + "\x00" + task.Out
+	out, err := tasks.OutPrefix(task.Out) // one spelling: s3://b/r and s3://b/r/ are one place
+	if err != nil {
+		return nil // Check refuses it
+	}
+	pair := SourceRoot(task.Source) + "\x00" + out.String()
 	if _, seen := t.outputs.LoadOrStore(pair, true); seen {
 		return nil
 	}
-	if err := rec.AddOutput(ctx, t.o.Batch, SourceRoot(task.Source), task.Out); err != nil {
+	if err := rec.AddOutput(ctx, t.o.Batch, SourceRoot(task.Source), out.String()); err != nil {
 		t.outputs.Delete(pair) // the next task tries again
 		return err
 	}
