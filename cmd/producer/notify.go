@@ -18,7 +18,7 @@ import (
 // sends batch.completed, its deliveries on the enqueue's queue.
 func (e *env) batches(client *asynq.Client, queue string) producer.Batches {
 	em := notify.NewEmitter(setup.NotifyDeps(e.cfg, e.rdb, client, nil))
-	return setup.NotifyingBatches{Batches: setup.Batches{Tracker: e.tracker()}, Emitter: em, Log: e.log, Queue: queue}
+	return setup.NotifyingBatches{Tracker: setup.Batches{Tracker: e.tracker()}, Emitter: em, Log: e.log, Queue: queue}
 }
 
 // notifyHalted sends vendor.halted for an operator's `producer halt`.

@@ -18,10 +18,10 @@ import (
 // the deliveries (register it on the mux; notify.WrapRetryDelay gives its
 // tasks their backoff). Without receivers every event is a no-op.
 func withWebhooks(cfg *config.Config, rdb redis.UniversalClient, reg prometheus.Registerer, log zerolog.Logger,
-	b setup.Batches, vendors map[string]*tasks.Vendor) (setup.NotifyingBatches, *notify.Handler) {
+	b setup.Tracker, vendors map[string]*tasks.Vendor) (setup.NotifyingBatches, *notify.Handler) {
 	deps := setup.NotifyDeps(cfg, rdb, asynq.NewClientFromRedisClient(rdb), notify.NewMetrics(reg))
 	em := notify.NewEmitter(deps)
 	log = log.With().Str("component", "notify").Logger()
 	setup.NotifyHalts(vendors, em, log)
-	return setup.NotifyingBatches{Batches: b, Emitter: em, Log: log}, notify.NewHandler(deps)
+	return setup.NotifyingBatches{Tracker: b, Emitter: em, Log: log}, notify.NewHandler(deps)
 }

@@ -20,13 +20,26 @@ func NotifyDeps(c *config.Config, rdb redis.UniversalClient, client *asynq.Clien
 	return notify.Deps{Receivers: c.Notify, Client: client, Redis: rdb, Metrics: m}
 }
 
-// NotifyingBatches are Batches that emit the batch events where the batch
+// Tracker is the batch tracker as the worker and the producer use it
+// (a *batch.Tracker with its summary): what NotifyingBatches wraps.
+type Tracker interface {
+	AddTotal(ctx context.Context, id string, n int64) error
+	AddSkipped(ctx context.Context, id string, n int64) error
+	AddOutput(ctx context.Context, id, sourceRoot, out string) error
+	AddSkippedSources(ctx context.Context, id string, sources []string) error
+	Seal(ctx context.Context, id string) (bool, error)
+	Finish(ctx context.Context, id, source, status, code string) (bool, error)
+	Get(ctx context.Context, id string) (batch.Status, error)
+	Summary(ctx context.Context, id string) ([]byte, error)
+}
+
+// NotifyingBatches are a Tracker that emits the batch events where the batch
 // learns them: document.failed for each failed source counted (coalesced
 // per batch per minute by notify), batch.completed when Finish or Seal
 // reports the batch done (again when a re-run changes its counts). An
 // event that cannot be enqueued is logged; the count stands.
 type NotifyingBatches struct {
-	Batches
+	Tracker
 	Emitter *notify.Emitter
 	Log     zerolog.Logger
 	// Queue is where deliveries go when the event is not emitted inside an
@@ -36,7 +49,7 @@ type NotifyingBatches struct {
 
 // Finish counts the outcome, then emits.
 func (b NotifyingBatches) Finish(ctx context.Context, id, source, status, code string) (bool, error) {
-	done, err := b.Batches.Finish(ctx, id, source, status, code)
+	done, err := b.Tracker.Finish(ctx, id, source, status, code)
 	if err != nil {
 		return done, err
 	}
@@ -53,7 +66,7 @@ func (b NotifyingBatches) Finish(ctx context.Context, id, source, status, code s
 
 // Seal seals, then emits batch.completed if that completed the batch.
 func (b NotifyingBatches) Seal(ctx context.Context, id string) (bool, error) {
-	done, err := b.Batches.Seal(ctx, id)
+	done, err := b.Tracker.Seal(ctx, id)
 	if err == nil && done {
 		b.completed(notify.WithQueue(ctx, b.Queue), id)
 	}

@@ -33,7 +33,7 @@ func TestNotifyingBatchesAndHalts(t *testing.T) {
 	cfg := &config.Config{Notify: []notify.Receiver{{Name: "r", URL: "https://hooks.example.com/x", Secret: "s",
 		Events: notify.Events}}}
 	em := notify.NewEmitter(NotifyDeps(cfg, rdb, client, nil))
-	b := NotifyingBatches{Batches: Batches{Tracker: batch.New(rdb)}, Emitter: em, Log: zerolog.Nop(), Queue: "q1"}
+	b := NotifyingBatches{Tracker: Batches{Tracker: batch.New(rdb)}, Emitter: em, Log: zerolog.Nop(), Queue: "q1"}
 
 	if err := b.AddTotal(ctx, "b1", 2); err != nil {
 		t.Fatal(err)
