@@ -52,7 +52,7 @@ func TestDashboardBatchPageInBrowser(t *testing.T) {
 	if n, skip, _ := enqueuedLine(t, enq); n != 4 || skip != 1 {
 		t.Fatalf("enqueued %d skipped %d, want 4 and 1", n, skip)
 	}
-	waitBatchDone(t, s, id)
+	waitBatchDone(t, s, id, 2*time.Minute)
 	producer(t, s, 0, "halt", "clova", "--for", "1h")
 
 	user, pass := "ops", "pw-"+randomWord()
@@ -258,21 +258,6 @@ func jsString(s string) string {
 }
 
 // waitBatchDone polls `producer status` until the batch is done.
-func waitBatchDone(t *testing.T, s *stack.Stack, id string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		st := producer(t, s, 0, "status", id)
-		if strings.Contains(st, "done in") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("batch %s not done: %s", id, st)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-}
-
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

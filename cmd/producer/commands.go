@@ -128,7 +128,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	client := asynq.NewClientFromRedisClient(e.rdb)
-	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.tracker(), Log: e.log,
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.batches(client, o.Queue), Log: e.log,
 		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
 	if isTerminal(stderr) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
@@ -183,7 +183,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	return batch.Print(stdout, s)
+	if err := batch.Print(stdout, s); err != nil {
+		return err
+	}
+	return printWebhooks(ctx, stdout, e, pos[0]) // notify.go
 }
 
 func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -272,6 +275,7 @@ func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := ratelimit.NewGate(e.rdb).Halt(ctx, pos[0], "operator", time.Now().Add(dur)); err != nil {
 		return err
 	}
+	e.notifyHalted(ctx, pos[0]) // notify.go
 	fmt.Fprintf(stdout, "halted %s for %s\n", pos[0], dur)
 	return nil
 }

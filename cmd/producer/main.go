@@ -7,6 +7,7 @@
 //	producer resume VENDOR
 //	producer halt VENDOR [--for 1h]
 //	producer remask s3://BUCKET/PREFIX/ [--dry-run]
+//	producer export (BATCH | --prefix URI) [--format jsonl|csv] [--type T] [--items] [--excel] [--to URI]
 package main
 
 import (
@@ -34,6 +35,9 @@ Usage:
   producer remask s3://OUT/PREFIX/ [--dry-run]
                                        rewrite results and raw copies under a prefix with
                                        today's masking (no vendor call)
+  producer export (BATCH | --prefix s3://OUT/PREFIX/) [--format jsonl|csv] [--type T] [--items] [--excel] [--to URI]
+                                       stream a batch's results as JSONL or CSV to stdout or
+                                       to an object (see docs/export.md)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
 under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
@@ -58,6 +62,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"resume":  runResume,
 	"halt":    runHalt,
 	"remask":  runRemask,
+	"export":  runExport, // export.go
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

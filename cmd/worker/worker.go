@@ -17,6 +17,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
+	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -66,7 +67,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
-	batches := batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()))
+	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D())), vendors)
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,
@@ -87,13 +88,14 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	mux := asynq.NewServeMux()
 	mux.Use(tasks.AwaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
 	mux.Handle(layout.TypeRecognize, h)
+	webhooks.Register(mux)
 	client := asynq.NewClientFromRedisClient(rdb)
 	mux.Handle(layout.TypeScan, backfill.NewHandler(client, store, cfg, batches, log))
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:     cfg.Worker.Concurrency,
 		Queues:          cfg.Worker.Queues,
 		IsFailure:       tasks.IsFailure,
-		RetryDelayFunc:  tasks.RetryDelay,
+		RetryDelayFunc:  notify.WrapRetryDelay(tasks.RetryDelay),
 		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
 		// Retries and requeues are due within a second, not asynq's default 5s.
 		DelayedTaskCheckInterval: time.Second,

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -68,7 +69,7 @@ return 0
 // AddOutput records that batch id writes the results of sources under
 // sourceRoot to the output prefix out. Recording a pair twice is harmless.
 func (t *Tracker) AddOutput(ctx context.Context, id, sourceRoot, out string) error {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
 	m, err := json.Marshal(Output{Source: sourceRoot, Out: out})
@@ -85,7 +86,7 @@ func (t *Tracker) AddOutput(ctx context.Context, id, sourceRoot, out string) err
 // result is current), so an export of the batch includes their results.
 // Only a hash of each URI is stored, as in the sources hash.
 func (t *Tracker) AddSkippedSources(ctx context.Context, id string, sources []string) error {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
 	if len(sources) == 0 {
@@ -105,7 +106,7 @@ func (t *Tracker) AddSkippedSources(ctx context.Context, id string, sources []st
 // Outputs lists where batch id's results lie, sorted by output then source
 // root. It returns ErrTooManyOutputs if the batch outgrew MaxOutputs.
 func (t *Tracker) Outputs(ctx context.Context, id string) ([]Output, error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return nil, err
 	}
 	ms, err := t.rdb.SMembers(ctx, outputsKey(id)).Result()
@@ -150,7 +151,7 @@ return out
 // worker counted its outcome there, or the producer skipped it there. One
 // round trip for all of them; callers pass a page at a time.
 func (t *Tracker) Members(ctx context.Context, id string, sources []string) ([]bool, error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return nil, err
 	}
 	if len(sources) == 0 {

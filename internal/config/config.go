@@ -18,6 +18,7 @@ import (
 
 	"github.com/ocrbatch/ocrworker/internal/config/confval"
 	"github.com/ocrbatch/ocrworker/internal/layout"
+	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -66,6 +67,7 @@ type Config struct {
 	Schedules []Schedule         `yaml:"schedules"`
 	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
+	Notify    []notify.Receiver  `yaml:"notify"` // webhooks (notify.go, docs/webhooks.md)
 }
 
 // Batches tunes the batch counters kept in Redis.
@@ -424,6 +426,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	w := c.Worker

@@ -29,6 +29,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -223,7 +224,7 @@ type detailPage struct {
 
 func (p *batchPages) detail(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := batch.CheckID(id); err != nil { // before any Redis call
+	if err := layout.CheckBatchID(id); err != nil { // before any Redis call
 		p.fail(w, http.StatusBadRequest, err.Error())
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // vendorView is a configured vendor account and a limiter to read its state.
@@ -73,19 +74,5 @@ func (p *batchPages) resumeVendor(ctx context.Context, name string) (int, error)
 	if _, err := p.gate.Resume(ctx, name); err != nil {
 		return 0, err
 	}
-	// Same loop as cmd/producer runResume (i11-flow moves it to
-	// tasks.RunWaiting; call that once merged).
-	queues, err := p.insp.Queues()
-	if err != nil {
-		return 0, err
-	}
-	var woken int
-	for _, q := range queues {
-		n, err := p.insp.RunAllRetryTasks(q)
-		if err != nil {
-			return woken, fmt.Errorf("queue %s: %w", q, err)
-		}
-		woken += n
-	}
-	return woken, nil
+	return tasks.RunWaiting(p.insp) // the tasks that met the halt run now
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // outputRecorder is what a batch tracker offers so that `producer export
@@ -19,7 +19,7 @@ type outputRecorder interface {
 // SourceRoot is a source URI up to its key ("s3://in/" for s3://in/a/b.jpg):
 // the result of the source with key K under the output prefix OP is OP K.json,
 // so an export turns a result key back into its source URI as root + K. It
-// parses the URI as the worker does when it names the result (tasks.newJob).
+// parses the URI as the worker does when it names the result (layout.Parse).
 func SourceRoot(sourceURI string) string {
 	u, err := storage.ParseURI(sourceURI)
 	if err != nil {
@@ -30,16 +30,20 @@ func SourceRoot(sourceURI string) string {
 
 // output records, once per run, the (source root, output prefix) pair of a
 // task before it is enqueued or skipped.
-func (t *tally) output(ctx context.Context, task tasks.Recognize) error {
+func (t *tally) output(ctx context.Context, task layout.Recognize) error {
 	rec, ok := t.e.Batches.(outputRecorder)
 	if !ok || t.o.DryRun || t.o.Batch == "" {
 		return nil
 	}
-	pair := SourceRoot(task.Source) + "\x00" + task.Out
+	out, err := layout.OutPrefix(task.Out) // one spelling: s3://b/r and s3://b/r/ are one place
+	if err != nil {
+		return nil // Check refuses it
+	}
+	pair := SourceRoot(task.Source) + "\x00" + out.String()
 	if _, seen := t.outputs.LoadOrStore(pair, true); seen {
 		return nil
 	}
-	if err := rec.AddOutput(ctx, t.o.Batch, SourceRoot(task.Source), task.Out); err != nil {
+	if err := rec.AddOutput(ctx, t.o.Batch, SourceRoot(task.Source), out.String()); err != nil {
 		t.outputs.Delete(pair) // the next task tries again
 		return err
 	}
