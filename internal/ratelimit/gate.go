@@ -37,7 +37,7 @@ func NewGate(rdb redis.UniversalClient, opts ...Option) *Gate {
 // Resume). Halting a halted vendor keeps its Since and moves its Until.
 // reason is a result-v1 code, so nothing secret reaches Redis or the logs.
 func (g *Gate) Halt(ctx context.Context, vendor string, reason ocrerr.Code, until time.Time) error {
-	now := time.Now()
+	now := g.o.now()
 	if !until.IsZero() && !until.After(now) {
 		return nil // already over
 	}
@@ -94,7 +94,7 @@ func (g *Gate) Halted(ctx context.Context, vendor string) (HaltState, bool, erro
 	if err != nil {
 		return HaltState{}, false, fmt.Errorf("ratelimit: read halt of %s: %w", vendor, err)
 	}
-	st, ok := parseHalt(vendor, fields, time.Now())
+	st, ok := parseHalt(vendor, fields, g.o.now())
 	return st, ok, nil
 }
 
