@@ -27,8 +27,8 @@ type Gate struct {
 	o   options
 }
 
-// NewGate returns a Gate over rdb. Producers use it for their resume and
-// status commands; a [Limiter] has its own (see [Limiter.Gate]).
+// NewGate returns a Gate over rdb. Producers use it for their resume, halt
+// and status commands; a [Limiter] halts through its own ([Limiter.Halt]).
 func NewGate(rdb redis.UniversalClient, opts ...Option) *Gate {
 	return &Gate{rdb: rdb, o: buildOptions(opts)}
 }
