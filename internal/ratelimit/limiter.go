@@ -195,7 +195,6 @@ func (l *Limiter) noteResumed() {
 
 // State is what every process currently sees for a vendor account.
 type State struct {
-	Vendor       string
 	Factor       float64       // share of the configured rps in force (1 = full)
 	EffectiveRPS float64       // configured rps * Factor
 	Burst        int           // configured burst scaled by Factor, at least 1
@@ -219,7 +218,7 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	}
 	now := timeCmd.Val().UnixMilli()
 
-	st := State{Vendor: l.vendor}
+	var st State
 	if h, ok := parseHalt(l.vendor, haltCmd.Val(), l.o.now()); ok {
 		st.Halt = &h
 	}
