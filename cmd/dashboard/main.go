@@ -20,6 +20,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/dashboard"
+	"github.com/ocrbatch/ocrworker/internal/loopback"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 )
 
@@ -92,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error().Err(err).Msg("dashboard not started")
 		return cli.ExitFailure
 	}
-	if opts.Username == "" && !dashboard.IsLoopback(opts.Addr) {
+	if opts.Username == "" && !loopback.Addr(opts.Addr) {
 		log.Warn().Str("addr", opts.Addr).Msg("dashboard reachable beyond loopback without a login (--insecure-no-login)")
 	}
 	log.Info().Str("addr", opts.Addr).Bool("readOnly", opts.ReadOnly).Bool("login", opts.Username != "").Msg("dashboard listening")

@@ -20,6 +20,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
+	"github.com/ocrbatch/ocrworker/internal/sightings"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
@@ -80,7 +81,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 		MaxRetry:      cfg.Worker.MaxRetry,
 		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
 		UnknownGrace:  cfg.Worker.UnknownGrace.D(),
-		Sightings:     setup.Sightings{RDB: rdb, Grace: cfg.Worker.UnknownGrace.D()},
+		Sightings:     sightings.Redis{RDB: rdb, Grace: cfg.Worker.UnknownGrace.D()},
 		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
 		Requeuer:    asynq.NewClientFromRedisClient(rdb),
 		TaskTimeout: cfg.Worker.TaskTimeout.D(),

@@ -70,12 +70,6 @@ type Dashboard struct {
 	closers []func() error
 }
 
-// Handler returns the dashboard's handler (a *Dashboard, which the caller
-// should Close when done).
-func Handler(o Options) (http.Handler, error) {
-	return New(o)
-}
-
 // New builds the dashboard handler.
 func New(o Options) (*Dashboard, error) {
 	if o.RedisOpt == nil {
@@ -183,15 +177,12 @@ func listenAddr(o Options) string {
 	return o.Addr
 }
 
-// IsLoopback reports whether addr only listens on a loopback interface.
-func IsLoopback(addr string) bool { return loopback.Addr(addr) }
-
 // CheckExposure refuses a dashboard without a login beyond loopback: it can
 // pause queues and delete tasks, so anyone on the network could. A private
 // network the operator vouches for says so with AllowNoLogin.
 func CheckExposure(o Options) error {
 	addr := listenAddr(o)
-	if o.Username != "" || o.AllowNoLogin || IsLoopback(addr) {
+	if o.Username != "" || o.AllowNoLogin || loopback.Addr(addr) {
 		return nil
 	}
 	return fmt.Errorf("dashboard: refusing to listen on %s without a login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD, "+

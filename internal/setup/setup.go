@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,7 +15,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
-	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/storage/s3"
@@ -73,66 +71,18 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		if err != nil {
 			return nil, err
 		}
-		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithHaltFor(v.HaltFor.D()),
-			ratelimit.WithMaxRetryAfter(c.Worker.MaxRetryAfter.D())}
+		opts := []ratelimit.Option{ratelimit.WithLogger(log), ratelimit.WithMaxRetryAfter(c.Worker.MaxRetryAfter.D())}
 		if m != nil {
 			opts = append(opts, ratelimit.WithMetrics(m))
 		}
 		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
 		out[name] = &tasks.Vendor{
-			Name: name, Client: client, Gate: &gate{lim: lim, vendor: name},
+			Name: name, Client: client, Gate: lim, // the limiter is the vendor's gate
 			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw,
 			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
 		}
 	}
 	return out, nil
-}
-
-// gate adapts a ratelimit.Limiter to tasks.Gate.
-type gate struct {
-	lim    *ratelimit.Limiter
-	vendor string
-
-	// Halted is asked by every task before any work; the answer is kept
-	// for haltCacheFor so a busy process reads the halt from Redis about
-	// once a second, not once a task. Acquire still reads it live.
-	mu        sync.Mutex
-	checked   time.Time
-	haltUntil time.Time
-	halted    bool
-}
-
-// haltCacheFor is how stale a process's view of a vendor halt may be.
-const haltCacheFor = time.Second
-
-func (g *gate) Acquire(ctx context.Context) (func(), time.Duration, error) { return g.lim.Acquire(ctx) }
-
-func (g *gate) Throttled(ctx context.Context, retryAfter time.Duration) {
-	_ = g.lim.Throttled(ctx, retryAfter)
-}
-
-func (g *gate) Halted(ctx context.Context) (time.Time, bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if time.Since(g.checked) < haltCacheFor {
-		return g.haltUntil, g.halted
-	}
-	st, halted, err := g.lim.Gate().Halted(ctx, g.vendor)
-	if err != nil {
-		return time.Time{}, false // Redis trouble: Acquire will wait or fail on its own
-	}
-	g.checked, g.haltUntil, g.halted = time.Now(), st.Until, halted
-	return st.Until, halted
-}
-
-func (g *gate) Halt(ctx context.Context, code string, until time.Time) error {
-	if err := g.lim.Gate().Halt(ctx, g.vendor, ocrerr.Code(code), until); err != nil {
-		return err
-	}
-	g.mu.Lock()
-	g.checked, g.haltUntil, g.halted = time.Now(), until, true // this process knows at once
-	g.mu.Unlock()
-	return nil
 }
 
 // Ready checks that Redis answers and object storage is reachable (a
@@ -148,27 +98,4 @@ func Ready(ctx context.Context, rdb redis.UniversalClient, store storage.Store) 
 		return fmt.Errorf("storage: %w", err)
 	}
 	return nil
-}
-
-// Sightings records on Redis when a task was first met by a worker that
-// could not read it (tasks.Sightings), so worker.unknownGrace counts from
-// that moment on every worker and across restarts. One key per task ID
-// (a hash, never an object key), expiring after twice the grace.
-type Sightings struct {
-	RDB   redis.UniversalClient
-	Grace time.Duration
-}
-
-// FirstSeen implements tasks.Sightings.
-func (s Sightings) FirstSeen(ctx context.Context, id string, now time.Time) (time.Time, error) {
-	key := "ocr:unknown:{" + id + "}"
-	set, err := s.RDB.SetNX(ctx, key, now.UnixMilli(), 2*s.Grace).Result()
-	if err != nil || set {
-		return now, err
-	}
-	ms, err := s.RDB.Get(ctx, key).Int64()
-	if err != nil {
-		return now, err
-	}
-	return time.UnixMilli(ms), nil
 }

@@ -9,7 +9,7 @@ import (
 
 // Sightings remembers, across workers and restarts, when a task was first
 // met by a worker that could not read it (implemented on Redis by
-// internal/setup). A Redis key per task ID is the clock: asynq tells a
+// internal/sightings). A Redis key per task ID is the clock: asynq tells a
 // handler neither when a task was enqueued nor which run this is.
 type Sightings interface {
 	// FirstSeen records now as the first sighting of task id unless one is

@@ -15,7 +15,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
-// memSightings remembers first sightings like the Redis one in setup.
+// memSightings remembers first sightings like the Redis one in internal/sightings.
 type memSightings struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
