@@ -15,6 +15,7 @@ import (
 type HaltState struct {
 	Vendor string
 	Reason ocrerr.Code // why: quota_exhausted, vendor_auth, ...; never a secret
+	Since  time.Time   // when the halt began (the dashboard shows it)
 	Until  time.Time   // when it resumes by itself; zero: only on Resume
 }
 
@@ -106,6 +107,7 @@ func parseHalt(vendor string, fields map[string]string, now time.Time) (HaltStat
 	st := HaltState{
 		Vendor: vendor,
 		Reason: ocrerr.Code(fields["reason"]),
+		Since:  fromUnixMilli(fields["since"]),
 		Until:  fromUnixMilli(fields["until"]),
 	}
 	if !st.Until.IsZero() && !st.Until.After(now) {
