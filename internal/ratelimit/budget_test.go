@@ -17,7 +17,7 @@ type budgetClock struct {
 	t  time.Time
 }
 
-func (c *budgetClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *budgetClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *budgetClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 func mustBudget(t *testing.T, calls int64, per, tz string) BudgetSpec {
