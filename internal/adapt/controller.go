@@ -31,8 +31,8 @@ type Config struct {
 	MinRPS   float64 // floor of the learned rate (default 0.05/s)
 
 	// Decrease is the share of the vendor's accepted rate the rate limit is
-	// set to after a throttle (default 0.95). Throttles that keep coming
-	// after a decrease square it each time (0.95, 0.90, 0.81, ...).
+	// set to after a throttle (default 0.97). Throttles that keep coming
+	// after a decrease square it each time (0.97, 0.94, 0.89, ...).
 	Decrease float64
 	// HoldCalls and HoldTime: after a decrease, the limit stays put for at
 	// least this many successful calls and this long before probing above
@@ -41,6 +41,10 @@ type Config struct {
 	// under 1% of calls.
 	HoldCalls int
 	HoldTime  time.Duration
+	// Settle: throttles of calls sent within this time after a decrease
+	// belong to the same episode (other workers' copies of the limits are up
+	// to DefaultSyncEvery stale). Default 250ms.
+	Settle time.Duration
 	// ProbeCalls: successful calls at a probe step before the next (default 8).
 	ProbeCalls int
 	// ProbeStep is the first probe's increase (default 0.05); each further
@@ -54,7 +58,7 @@ type Config struct {
 
 // DefaultConfig is the tuning the simulation test checks.
 var DefaultConfig = Config{
-	StartRPS: 2, MinRPS: 0.05, Decrease: 0.95,
+	StartRPS: 2, MinRPS: 0.05, Decrease: 0.97, Settle: 250 * time.Millisecond,
 	HoldCalls: 200, HoldTime: 3 * time.Second, ProbeCalls: 8, ProbeStep: 0.05, LatencyTolerance: 2,
 }
 
@@ -74,6 +78,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HoldTime > 0 {
 		d.HoldTime = c.HoldTime
+	}
+	if c.Settle > 0 {
+		d.Settle = c.Settle
 	}
 	if c.ProbeCalls > 0 {
 		d.ProbeCalls = c.ProbeCalls
@@ -210,8 +217,8 @@ func (k *Controller) probe(i int) float64 {
 
 func (k *Controller) throttled(s *State, ev Event, now time.Time) {
 	s.Throttles++
-	if ev.Sent.UnixMilli() < s.LastDecrease {
-		return // sent before the last decrease: that one already answered it
+	if s.LastDecrease > 0 && ev.Sent.UnixMilli() < s.LastDecrease+k.c.Settle.Milliseconds() {
+		return // sent before the last decrease had reached every worker: already answered
 	}
 	s.SlowStart = false
 	if ok := s.Recent.max(); ok > 0 && ev.InFlight > ok {
