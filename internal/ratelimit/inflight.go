@@ -25,6 +25,7 @@ type InFlight struct {
 	rdb    redis.UniversalClient
 	vendor string
 	key    string
+	capKey string // the adaptive state whose inFlight also caps Acquire; "" if none
 	ttl    time.Duration
 	o      options
 
@@ -58,15 +59,33 @@ func NewInFlight(rdb redis.UniversalClient, vendor string, leaseTTL time.Duratio
 	return &InFlight{rdb: rdb, vendor: vendor, key: inflightKey(o.prefix, vendor), ttl: leaseTTL, o: o, wake: make(chan struct{})}
 }
 
+// CapByLearned makes Acquire also obey the fleet's learned in-flight limit
+// (package adapt's state, JSON at learnedKey with field "inFlight"), read
+// in the acquire script itself: a decrease then holds back every worker at
+// once, not when each worker's copy of the learned limits is next synced.
+func (s *InFlight) CapByLearned(learnedKey string) *InFlight {
+	s.capKey = learnedKey
+	return s
+}
+
 // inflightKey shares the vendor's "{vendor}" hash tag with its other keys.
 func inflightKey(prefix, vendor string) string { return prefix + "rl:{" + vendor + "}:inflight" }
 
 // acquireScript drops expired leases, then adds ARGV[3] if fewer than ARGV[1]
-// are left. Returns {1 if granted else 0, leases held after the attempt}.
+// (or, with ARGV[4] = "1", the learned inFlight in KEYS[2] if lower) are left. Returns {1 if granted else 0, leases held after the attempt}.
 var acquireScript = redis.NewScript(`
 redis.replicate_commands()
 local limit = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
+if ARGV[4] == "1" then
+  local raw = redis.call("GET", KEYS[2])
+  if raw then
+    local ok, st = pcall(cjson.decode, raw)
+    if ok and type(st) == "table" and tonumber(st.inFlight) and tonumber(st.inFlight) >= 1 then
+      limit = math.min(limit, tonumber(st.inFlight))
+    end
+  end
+end
 local t = redis.call("TIME")
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
@@ -104,7 +123,11 @@ func (s *InFlight) Acquire(ctx context.Context, limit int) (*Lease, error) {
 		s.mu.Lock()
 		wake := s.wake
 		s.mu.Unlock()
-		res, err := acquireScript.Run(ctx, s.rdb, []string{s.key}, limit, s.ttl.Milliseconds(), id).Int64Slice()
+		capKey, useCap := s.key, "0" // KEYS[2] must exist; the lease key stands in, unread
+		if s.capKey != "" {
+			capKey, useCap = s.capKey, "1"
+		}
+		res, err := acquireScript.Run(ctx, s.rdb, []string{s.key, capKey}, limit, s.ttl.Milliseconds(), id, useCap).Int64Slice()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("ratelimit: %s: gave up waiting for a call slot: %w", s.vendor, ctx.Err())

@@ -146,3 +146,31 @@ func TestInFlightKeyIsInTheVendorSlot(t *testing.T) {
 		t.Fatalf("key %q", k)
 	}
 }
+
+// With CapByLearned, the fleet's learned in-flight limit in Redis caps
+// Acquire at once, whatever limit the caller's copy says.
+func TestInFlightCapByLearned(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	learned := "test:" + t.Name() + ":rl:{clova}:learned"
+	if err := c.Set(ctx, learned, `{"rps":5,"inFlight":1}`, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	s := NewInFlight(c, "clova", time.Second, prefix(t)).CapByLearned(learned)
+	l, err := s.Acquire(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.Acquire(short, 5); err == nil {
+		t.Fatal("a second slot was granted over the learned limit of 1")
+	}
+	c.Set(ctx, learned, `{"inFlight":2}`, time.Minute)
+	l2, err := s.Acquire(ctx, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Release()
+	l2.Release()
+}
