@@ -36,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"strconv"
 	"time"
 
@@ -71,17 +72,6 @@ type Tracker struct {
 	retention time.Duration                              // 0: keep finished batches forever
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Option tunes a Tracker.
 type Option func(*Tracker)
 
@@ -91,7 +81,7 @@ func WithRetention(d time.Duration) Option { return func(t *Tracker) { t.retenti
 
 // New returns a Tracker on rdb. The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
-	t := &Tracker{rdb: rdb, now: time.Now, sleep: sleepCtx}
+	t := &Tracker{rdb: rdb, now: time.Now, sleep: clock.Sleep}
 	for _, o := range opts {
 		o(t)
 	}
