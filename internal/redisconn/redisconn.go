@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
@@ -96,11 +97,20 @@ func parseSingle(raw string) (asynq.RedisConnOpt, error) {
 	return opt, nil
 }
 
+// ClusterStateReload is how often our cluster client re-reads which node
+// serves which slot. go-redis (v9.22+) waits 60 s by default and does not
+// re-read on "connection refused" (redis/go-redis#3979), so after a primary
+// dies it would keep dialing it for up to a minute although its replica
+// took over within seconds. One CLUSTER SLOTS every few seconds per process
+// costs nothing.
+const ClusterStateReload = 3 * time.Second
+
 func parseCluster(raw string) (*redis.ClusterOptions, error) {
 	o, err := redis.ParseClusterURL(raw)
 	if err != nil {
 		return nil, scrub(raw, err)
 	}
+	o.ClusterStateReloadInterval = ClusterStateReload
 	return o, nil
 }
 
