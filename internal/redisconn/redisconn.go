@@ -106,6 +106,9 @@ func parseSingle(raw string) (asynq.RedisConnOpt, error) {
 const ClusterStateReload = 3 * time.Second
 
 func parseCluster(raw string) (*redis.ClusterOptions, error) {
+	if strings.HasPrefix(raw, "redis-sentinel:") || strings.HasPrefix(raw, "redis-socket:") {
+		return nil, errors.New("not a usable Redis URL: a cluster URL is redis:// or rediss:// (Sentinel and socket URLs take redis.mode: single)")
+	}
 	o, err := redis.ParseClusterURL(raw)
 	if err != nil {
 		return nil, scrub(raw, err)
