@@ -179,6 +179,24 @@ func (c *RedisCluster) PrimaryOf(ctx context.Context, key string) (*Redis, error
 	return nil, errors.New("no running node answers")
 }
 
+// ReplicaOf returns a running replica of primary p.
+func (c *RedisCluster) ReplicaOf(ctx context.Context, p *Redis) (*Redis, error) {
+	return replicaOf(ctx, c.Nodes, p)
+}
+
+func replicaOf(ctx context.Context, nodes []*Redis, p *Redis) (*Redis, error) {
+	for _, n := range nodes {
+		if n == p || !n.Running() {
+			continue
+		}
+		repl, err := nodeCmd(ctx, n, func(r *redis.Client) (string, error) { return r.Info(ctx, "replication").Result() })
+		if err == nil && strings.Contains(repl, "role:slave") && strings.Contains(repl, "master_port:"+portOf(p.Addr)+"\r\n") {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("no running replica of %s", p.Addr)
+}
+
 // WaitFailover waits until key's slot is served by a primary other than
 // old and the cluster is healthy again, and returns the new primary.
 func (c *RedisCluster) WaitFailover(ctx context.Context, key string, old *Redis, timeout time.Duration) (*Redis, error) {

@@ -223,6 +223,11 @@ func (s *RedisSentinel) Primary(ctx context.Context) (*Redis, error) {
 	return nil, errors.New("the sentinels do not agree on a primary")
 }
 
+// ReplicaOf returns a running replica of primary p.
+func (s *RedisSentinel) ReplicaOf(ctx context.Context, p *Redis) (*Redis, error) {
+	return replicaOf(ctx, s.Nodes, p)
+}
+
 // WaitFailover waits until the sentinels name a running primary other
 // than old, which says it is a primary, and returns it.
 func (s *RedisSentinel) WaitFailover(ctx context.Context, old *Redis, timeout time.Duration) (*Redis, error) {
