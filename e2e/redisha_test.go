@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +48,27 @@ func TestFailoverRedisCluster(t *testing.T) {
 		return primary, replica, err
 	}, func(ctx context.Context, old *testenv.Redis) (*testenv.Redis, error) {
 		return s.Cluster.WaitFailover(ctx, queueKey, old, time.Minute)
+	}, func(frozen *testenv.Redis) []string {
+		// A cluster client learns the slot map from a seed it picks at
+		// random; a frozen seed accepts the connection and never answers,
+		// which would hold the late enqueue for the read timeout. Its
+		// config names the other five nodes only.
+		var seeds []string
+		for _, n := range s.Cluster.Nodes {
+			if n != frozen {
+				seeds = append(seeds, n.Addr)
+			}
+		}
+		url := "redis://" + seeds[0] + "?addr=" + strings.Join(seeds[1:], "&addr=")
+		cfg, err := os.ReadFile(s.ConfigPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "late.yaml")
+		if err := os.WriteFile(path, bytes.ReplaceAll(cfg, []byte(s.RedisURL), []byte(url)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"--config", path}
 	})
 }
 
@@ -58,7 +82,7 @@ func TestFailoverRedisSentinel(t *testing.T) {
 		return primary, replica, err
 	}, func(ctx context.Context, old *testenv.Redis) (*testenv.Redis, error) {
 		return s.Sentinel.WaitFailover(ctx, old, time.Minute)
-	})
+	}, nil) // the failover client talks to the sentinels and the primary only
 }
 
 // runFailover: 300 documents; two thirds are enqueued and running when the
@@ -68,13 +92,15 @@ func TestFailoverRedisSentinel(t *testing.T) {
 // result.
 func runFailover(t *testing.T, s *stack.Stack,
 	roles func(context.Context) (primary, replica *testenv.Redis, err error),
-	waitFailover func(context.Context, *testenv.Redis) (*testenv.Redis, error)) {
+	waitFailover func(context.Context, *testenv.Redis) (*testenv.Redis, error),
+	lateArgs func(frozen *testenv.Redis) []string) {
 	const n = 300
 	in, out := bucket(t, s, "inbox"), bucket(t, s, "outbox")
 	images := docs(t, in, n) // docs/0000.png ... docs/0299.png
 	startWorkers(t, s, 2)
-	enqueue := func(batch string, sources ...string) (int, int) {
-		args := append([]string{"enqueue", "--type", "receipt", "--out", "s3://outbox/r/", "--batch", batch}, sources...)
+	enqueue := func(extra []string, batch string, sources ...string) (int, int) {
+		args := append([]string{"enqueue", "--type", "receipt", "--out", "s3://outbox/r/", "--batch", batch}, extra...)
+		args = append(args, sources...)
 		enq, skip, _ := enqueuedLine(t, producer(t, s, 0, args...))
 		return enq, skip
 	}
@@ -85,7 +111,7 @@ func runFailover(t *testing.T, s *stack.Stack,
 		}
 		return uris
 	}
-	if got, _ := enqueue("ha", objects(0, 200)...); got != 200 {
+	if got, _ := enqueue(nil, "ha", objects(0, 200)...); got != 200 {
 		t.Fatalf("enqueued %d, want 200", got)
 	}
 	waitResults(t, out, "r/", 50, time.Minute)
@@ -95,13 +121,17 @@ func runFailover(t *testing.T, s *stack.Stack,
 	if err != nil {
 		t.Fatal(err)
 	}
+	var extra []string
+	if lateArgs != nil {
+		extra = lateArgs(replica)
+	}
 	replica.Freeze()
 	frozen := time.Now()
 	if err := primary.DropReplicaLinks(ctx); err != nil {
 		replica.Thaw()
 		t.Fatal(err)
 	}
-	late, _ := enqueue("ha-late", objects(200, n)...)
+	late, _ := enqueue(extra, "ha-late", objects(200, n)...)
 	time.Sleep(300 * time.Millisecond) // workers take some of them too
 	written := countResults(t, out, "r/")
 	primary.Kill()
@@ -121,7 +151,7 @@ func runFailover(t *testing.T, s *stack.Stack,
 	// document whose task survived is refused as a duplicate, one with a
 	// current result is skipped; what is left had its task lost.
 	without := n - countResults(t, out, "r/")
-	repaired, skipped := enqueue("ha-repair", "s3://inbox/docs/")
+	repaired, skipped := enqueue(nil, "ha-repair", "s3://inbox/docs/")
 	t.Logf("repair: %d of %d documents needed it (%d skipped: a current result or a task still queued; %d had no result yet)", repaired, n, skipped, without)
 	if repaired < 1 || repaired > without || repaired+skipped > n {
 		t.Errorf("repair enqueued %d and skipped %d of %d documents, %d without a result; want 1..%d enqueued",
