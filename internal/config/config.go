@@ -19,6 +19,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/config/confval"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/notify"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -81,6 +82,10 @@ type Batches struct {
 // Redis says where asynq, the rate limiter and batch counters live.
 type Redis struct {
 	URL string `yaml:"url"` // default: $REDIS_URL
+	// Mode is single (default: one server, or Sentinel with a
+	// redis-sentinel:// URL) or cluster (URL in go-redis's cluster form,
+	// redis://h1:7000?addr=h2:7001&addr=h3:7002); see internal/redisconn.
+	Mode string `yaml:"mode"`
 }
 
 // Storage is the S3 or S3-compatible object store.
@@ -286,6 +291,9 @@ func (c *Config) setDefaults() {
 	if c.Redis.URL == "" {
 		c.Redis.URL = os.Getenv("REDIS_URL")
 	}
+	if c.Redis.Mode == "" {
+		c.Redis.Mode = redisconn.ModeSingle
+	}
 	w := &c.Worker
 	if w.Concurrency == 0 {
 		w.Concurrency = WorkerConcurrencyDefault
@@ -362,6 +370,9 @@ func kindReads(kind, docType string) bool {
 func (c *Config) validate() error {
 	if c.Redis.URL == "" {
 		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	if err := redisconn.CheckMode(c.Redis.Mode); err != nil {
+		return &Error{Key: "redis.mode", Msg: err.Error()}
 	}
 	// Before the vendors, which inherit it.
 	if c.Worker.MaxImageBytes < 0 {

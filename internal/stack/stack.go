@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/storage/s3"
 	"github.com/ocrbatch/ocrworker/internal/testenv"
 )
@@ -62,12 +65,19 @@ func Build(dir string) (string, error) {
 
 // Stack is one running local stack.
 type Stack struct {
-	Dir      string // everything it writes: data, logs, config
-	Bin      string
-	Redis    *testenv.Redis
-	MinIO    *testenv.MinIO
-	Store    *s3.Store
-	Emulator *Proc
+	Dir   string // everything it writes: data, logs, config
+	Bin   string
+	Redis *testenv.Redis // the single Redis; nil with Options.Redis cluster or sentinel
+	// Cluster or Sentinel is the Redis of Options.Redis "cluster" or
+	// "sentinel" (nil otherwise).
+	Cluster  *testenv.RedisCluster
+	Sentinel *testenv.RedisSentinel
+	// RedisMode and RedisURL are what the config says (redis.mode, redis.url).
+	RedisMode string
+	RedisURL  string
+	MinIO     *testenv.MinIO
+	Store     *s3.Store
+	Emulator  *Proc
 	// EmulatorURL is the emulator's base URL, e.g. http://127.0.0.1:40123.
 	EmulatorURL string
 	// Secrets are the vendor credentials, random per stack so tests can
@@ -85,6 +95,9 @@ type Options struct {
 	EmulatorArgs []string
 	// Config overrides the generated configuration (see DefaultConfig).
 	Config string
+	// Redis is "" (one redis-server), "cluster" (3 primaries, 3 replicas)
+	// or "sentinel" (a primary, a replica, three sentinels).
+	Redis string
 }
 
 // New starts Redis, MinIO and the emulator in dir and writes a config.
@@ -104,7 +117,7 @@ func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
 			s.Close()
 		}
 	}()
-	if s.Redis, err = testenv.RunRedis(filepath.Join(dir, "redis")); err != nil {
+	if err = s.startRedis(filepath.Join(dir, "redis"), o.Redis); err != nil {
 		return s, err
 	}
 	if s.MinIO, err = testenv.RunMinIO(filepath.Join(dir, "minio")); err != nil {
@@ -124,6 +137,36 @@ func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	return s, nil
+}
+
+func (s *Stack) startRedis(dir, kind string) (err error) {
+	switch kind {
+	case "":
+		if s.Redis, err = testenv.RunRedis(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeSingle, s.Redis.URL
+	case "cluster":
+		if s.Cluster, err = testenv.RunRedisCluster(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeCluster, s.Cluster.URL
+	case "sentinel":
+		if s.Sentinel, err = testenv.RunRedisSentinel(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeSingle, s.Sentinel.URL
+	default:
+		return fmt.Errorf("stack: unknown Redis kind %q", kind)
+	}
+	return nil
+}
+
+// RedisClient opens a go-redis client on the stack's Redis, whatever its
+// kind; the caller closes it.
+func (s *Stack) RedisClient() (redis.UniversalClient, error) {
+	_, rdb, err := redisconn.Open(s.RedisMode, s.RedisURL)
+	return rdb, err
 }
 
 // DefaultConfig routes every type to the emulator. {{EMU}} and {{REDIS}}
@@ -184,7 +227,12 @@ worker:
 
 // WriteConfig writes the config file with the stack's addresses filled in.
 func (s *Stack) WriteConfig(cfg string) error {
-	r := strings.NewReplacer("{{REDIS}}", s.Redis.URL, "{{S3}}", s.MinIO.Endpoint, "{{EMU}}", s.EmulatorURL)
+	redisURL := s.RedisURL
+	if s.RedisMode == redisconn.ModeCluster {
+		// Configs name Redis as "url: {{REDIS}}"; the mode goes beside it.
+		redisURL += "\n  mode: " + redisconn.ModeCluster
+	}
+	r := strings.NewReplacer("{{REDIS}}", redisURL, "{{S3}}", s.MinIO.Endpoint, "{{EMU}}", s.EmulatorURL)
 	s.ConfigPath = filepath.Join(s.Dir, "config.yaml")
 	return os.WriteFile(s.ConfigPath, []byte(r.Replace(cfg)), 0o600)
 }
@@ -336,6 +384,12 @@ func (s *Stack) Close() {
 	}
 	if s.Redis != nil {
 		s.Redis.Stop()
+	}
+	if s.Cluster != nil {
+		s.Cluster.Stop()
+	}
+	if s.Sentinel != nil {
+		s.Sentinel.Stop()
 	}
 }
 
