@@ -61,7 +61,7 @@ func (h *Handler) readPages(ctx context.Context, j *job, src, face *fetched) err
 		if err != nil {
 			return err
 		}
-		h.metrics().Pages(j.Type, 1)
+		h.pageRead(j)
 		j.res.Vendor.Endpoint, j.res.Vendor.RequestID, j.res.Vendor.UID = a.vendor.Endpoint, a.vendor.RequestID, a.vendor.UID
 		j.res.Vendor.Details = a.vendor.Details
 		j.res.Fields = a.fields
@@ -91,7 +91,7 @@ func (h *Handler) readPages(ctx context.Context, j *job, src, face *fetched) err
 				a = failedAnswer(j, err)
 				j.log.Info().Int("page", page).Str("code", a.err.Code).Msg("page failed")
 			}
-			h.metrics().Pages(j.Type, 1)
+			h.pageRead(j)
 			if err := h.saveProgress(ctx, j, page, a); err != nil {
 				return err
 			}
@@ -118,6 +118,33 @@ func (h *Handler) readPages(ctx context.Context, j *job, src, face *fetched) err
 	}
 	j.res.Fields = answers[0].fields
 	return nil
+}
+
+// pageRead counts a page whose answer is final (metrics, batch summary).
+func (h *Handler) pageRead(j *job) {
+	h.metrics().Pages(j.Type, 1)
+	j.pages++
+}
+
+// Spender is what a batch tracker records of a run's vendor use
+// (*batch.Tracker); Handler.Batches may implement it.
+type Spender interface {
+	Spent(ctx context.Context, id string, pages, calls int64) error
+}
+
+// spend adds what this run used (pages read, vendor calls) to its batch:
+// before the source's outcome is counted, so that the summary the last
+// outcome triggers includes it, and after a run that ends in a retry. An
+// error only costs the count, never the task.
+func (h *Handler) spend(ctx context.Context, j *job) {
+	sp, ok := h.Batches.(Spender)
+	if !ok || j.Batch == "" || (j.pages == 0 && j.calls == 0) || layout.CheckBatchID(j.Batch) != nil {
+		return
+	}
+	if err := sp.Spent(ctx, j.Batch, int64(j.pages), int64(j.calls)); err != nil {
+		j.log.Warn().Err(err).Msg("batch page and call counts not updated")
+	}
+	j.pages, j.calls = 0, 0
 }
 
 // readPage prepares one page (and the face photo of a face-compare) for

@@ -407,3 +407,47 @@ func TestCancelledPagesWriteNothing(t *testing.T) {
 		t.Errorf("cancelled: %v, result written %v", err, f.exists(t, "out", "r/stack.pdf.json"))
 	}
 }
+
+// spendingBatches records Spent and when it came relative to Finish.
+type spendingBatches struct {
+	fakeBatches
+	pages, calls  int64
+	spentAfterEnd bool
+	finished      bool
+}
+
+func (b *spendingBatches) Spent(_ context.Context, _ string, pages, calls int64) error {
+	b.pages += pages
+	b.calls += calls
+	b.spentAfterEnd = b.spentAfterEnd || b.finished
+	return nil
+}
+
+func (b *spendingBatches) Finish(ctx context.Context, id, source, status, code string) (bool, error) {
+	b.finished = true
+	return b.fakeBatches.Finish(ctx, id, source, status, code)
+}
+
+// The batch counts the pages read and every vendor call, retries
+// included, before the source's outcome (which may write the summary).
+func TestBatchCountsPagesAndCalls(t *testing.T) {
+	unavailable := ocrerr.Transient(ocrerr.VendorUnavailable, "vendor answered 503")
+	f := newFixture(t, nil, unavailable)
+	bs := &spendingBatches{}
+	f.h.Batches = bs
+	f.put(t, "in", "stack.pdf", testimages.ScannedPDF(7, 3, 120, 160))
+	task := pdfTask("stack.pdf")
+	task.Batch = "b1"
+	if err := f.run(t, task, 0, 3); err == nil {
+		t.Fatal("want a retry")
+	}
+	if bs.pages != 1 || bs.calls != 2 || bs.finished {
+		t.Errorf("after the failed run: pages %d calls %d finished %v, want 1, 2, false", bs.pages, bs.calls, bs.finished)
+	}
+	if err := f.run(t, task, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	if bs.pages != 3 || bs.calls != 4 || bs.spentAfterEnd || bs.codes[task.Source] != "" {
+		t.Errorf("pages %d calls %d (want 3 and 4), counted after the outcome %v", bs.pages, bs.calls, bs.spentAfterEnd)
+	}
+}

@@ -120,6 +120,7 @@ type job struct {
 	// Learnt while reading (read.go).
 	progress bool // pages of a multi-page source were read: saved answers to drop
 	calls    int  // vendor calls made by this run
+	pages    int  // pages whose answer became final in this run
 }
 
 // ProcessTask implements asynq.Handler.
@@ -165,6 +166,7 @@ func (h *Handler) newJob(d layout.Doc, log zerolog.Logger, failures, maxRetry in
 // run takes a decoded task through its stages, in order. Every outcome
 // ends in finish (write.go), which writes the result and records the batch.
 func (h *Handler) run(ctx context.Context, j *job) error {
+	defer h.spend(ctx, j) // a run that ends in a retry or requeue (recordBatch spends first)
 	// 1. Where the result would go is checked before anything is read:
 	// these outcomes cannot be written as a result, so they go to the batch.
 	if e := h.checkLocations(j); e != nil {

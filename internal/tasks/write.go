@@ -152,6 +152,7 @@ func (h *Handler) unwritable(ctx context.Context, j *job, e *ocrerr.Error) error
 // written, so the next run costs no vendor call and only counts it, once.
 // Without this a Redis outage left batches "running" forever.
 func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) error {
+	h.spend(ctx, j)
 	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
 		return nil // no batch, or one that cannot exist (the result says invalid_task)
 	}
