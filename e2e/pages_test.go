@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
@@ -154,6 +155,21 @@ func TestPagesAndFormatsThroughTheBinaries(t *testing.T) {
 	}
 	if n := callCount(nhn.Calls, "credit-card"); n != 4 || callCount(nhn.Calls, "rejected") != 0 {
 		t.Errorf("nhn calls %v, want 4, none rejected", nhn.Calls)
+	}
+	// The batch summary counts pages read and vendor calls: one each per page.
+	sum := waitSummary(t, out, layout.SummaryKey("r/", "pages"), int64(len(cases)), time.Minute)
+	rc, _, err := out.Get(t.Context(), layout.SummaryKey("r/", "pages"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var counts struct {
+		Pages int `json:"pages"`
+		Calls int `json:"vendorCalls"`
+	}
+	err = json.NewDecoder(rc).Decode(&counts)
+	rc.Close()
+	if err != nil || counts.Pages != 19 || counts.Calls != 19 {
+		t.Errorf("summary pages %d vendorCalls %d (%v), want 19 and 19 (%+v)", counts.Pages, counts.Calls, err, sum)
 	}
 	// Nothing of the per-page progress is left.
 	var left []string
