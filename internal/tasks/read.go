@@ -126,22 +126,15 @@ func (h *Handler) pageRead(j *job) {
 	j.pages++
 }
 
-// Spender is what a batch tracker records of a run's vendor use
-// (*batch.Tracker); Handler.Batches may implement it.
-type Spender interface {
-	Spent(ctx context.Context, id string, pages, calls int64) error
-}
-
 // spend adds what this run used (pages read, vendor calls) to its batch:
 // before the source's outcome is counted, so that the summary the last
 // outcome triggers includes it, and after a run that ends in a retry. An
 // error only costs the count, never the task.
 func (h *Handler) spend(ctx context.Context, j *job) {
-	sp, ok := h.Batches.(Spender)
-	if !ok || j.Batch == "" || (j.pages == 0 && j.calls == 0) || layout.CheckBatchID(j.Batch) != nil {
+	if h.Batches == nil || j.Batch == "" || (j.pages == 0 && j.calls == 0) || layout.CheckBatchID(j.Batch) != nil {
 		return
 	}
-	if err := sp.Spent(ctx, j.Batch, int64(j.pages), int64(j.calls)); err != nil {
+	if err := h.Batches.Spent(ctx, j.Batch, int64(j.pages), int64(j.calls)); err != nil {
 		j.log.Warn().Err(err).Msg("batch page and call counts not updated")
 	}
 	j.pages, j.calls = 0, 0

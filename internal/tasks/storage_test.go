@@ -43,7 +43,10 @@ type noBooks struct{}
 
 func (noBooks) AddTotal(context.Context, string, int64) error   { return nil }
 func (noBooks) AddSkipped(context.Context, string, int64) error { return nil }
-func (noBooks) Seal(context.Context, string) (bool, error)      { return false, nil }
+func (noBooks) Spent(context.Context, string, int64, int64) error {
+	return nil
+}
+func (noBooks) Seal(context.Context, string) (bool, error) { return false, nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()
