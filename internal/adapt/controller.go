@@ -239,6 +239,19 @@ func (k *Controller) throttled(s *State, ev Event, now time.Time) {
 		if k.settled(s.WinDecrease, ev.Sent) {
 			return
 		}
+		if s.SlowStart {
+			// The rate grew in slow start too and nothing has tested it:
+			// bring it down to what the new in-flight limit carries (calls
+			// / latency) and let it probe up from there. Calls that waited
+			// for a slot holding a token go out back to back, so an
+			// untested rate would throttle the in-flight probe and "confirm"
+			// a rate limit as a limit on calls in flight.
+			hi := s.RPS
+			if s.Latency.Long > 0 {
+				s.RPS = math.Min(s.RPS, float64(ok)/s.Latency.Long)
+			}
+			s.Rate = Dim{Since: now.UnixMilli(), Hi: hi}
+		}
 		s.SlowStart = false
 		// The level is only held once a second throttle at the same level
 		// confirms it: a rate limit also throttles at new peaks of calls in
