@@ -102,9 +102,6 @@ type sim struct {
 	learned             []string // a sample of the learned limits, for failure logs
 }
 
-// simDebug, if set, sees every call as the vendor answers it (tracing).
-var simDebug func(s *sim, ok bool, ev Event)
-
 type simWaiter struct {
 	fn   func()
 	done bool
@@ -138,12 +135,6 @@ func (s *sim) call(f *Fleet) { s.token(f, false) }
 
 func (s *sim) token(f *Fleet, waited bool) {
 	rps, _, _ := f.Limits(context.Background())
-	// The shared GCRA reads the fleet's learned rate from Redis in its own
-	// script (as the in-flight acquire does), so a decrease slows every
-	// worker at once, not when each worker's copy is next synced.
-	if st, ok, _ := s.store.Load(context.Background()); ok {
-		rps = st.RPS
-	}
 	interval := time.Duration(float64(time.Second) / rps)
 	if s.tat > s.now {
 		s.at(s.tat-s.now, func() { s.token(f, true) })
@@ -176,9 +167,6 @@ func (s *sim) slot(f *Fleet, rateBound bool) {
 	ev := Event{Sent: s.clock(), InFlight: s.inFlight, RateBound: rateBound}
 	s.calls++
 	ok := s.vendor.admit(s.now)
-	if simDebug != nil {
-		simDebug(s, ok, ev)
-	}
 	d := 5 * time.Millisecond
 	if ok {
 		d = s.vendor.latMin + time.Duration(s.rnd.Int64N(int64(s.vendor.latMax-s.vendor.latMin)+1))
