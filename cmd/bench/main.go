@@ -101,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.imageMiB, "image-mib", 10, "rss: image size in MiB")
 	fs.IntVar(&o.photoConc, "photo-concurrency", 8, "photo: worker concurrency")
 	fs.IntVar(&o.photoImages, "photo-images", 16, "photo: images per variant (upright, rotated, BMP)")
-	fs.IntVar(&o.decodeBudgetMiB, "decode-budget-mib", 512, "photo: worker.decodeBudget in MiB (512 is the default)")
+	fs.IntVar(&o.decodeBudgetMiB, "decode-budget-mib", 512, "photo: worker.decodeBudget in MiB")
 	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")

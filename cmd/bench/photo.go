@@ -48,7 +48,6 @@ func (b *bench) photo(ctx context.Context) ([]row, error) {
 	if err := bmp.Encode(&bmpBuf, decoded); err != nil {
 		return nil, fmt.Errorf("encode the photo as BMP: %w", err)
 	}
-	decoded = nil
 	b.logf("photo: generated %d×%d JPEG %s, rotated %s, BMP %s in %s", w, h, mib(int64(len(upright))),
 		mib(int64(len(sideways))), mib(int64(bmpBuf.Len())), time.Since(t0).Round(time.Millisecond))
 
