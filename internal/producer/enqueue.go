@@ -62,24 +62,32 @@ func (s Summary) String() string {
 }
 
 // Check validates one task against the configuration, naming what is wrong.
-func (e *Enqueuer) Check(t tasks.Recognize) error {
+// Its errors are ErrInvalid.
+func (e *Enqueuer) Check(t tasks.Recognize) error { return invalid(e.check(t, t.Source)) }
+
+// check is Check naming the source as what (a prefix's defaults are
+// checked on a key under it, which is no real source).
+func (e *Enqueuer) check(t tasks.Recognize, what string) error {
 	if !result.KnownType(t.Type) {
-		return fmt.Errorf("%s: unknown document type %q (want one of %v)", t.Source, t.Type, result.DocumentTypes)
+		return fmt.Errorf("%s: %s", what, UnknownType(t.Type))
 	}
 	if _, _, err := e.Config.VendorFor(t.Type, t.Vendor); err != nil {
-		return fmt.Errorf("%s: %w", t.Source, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if t.Type == result.TypeFaceCompare && t.Face == "" {
-		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", t.Source)
+		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", what)
 	}
 	if t.Type != result.TypeFaceCompare && t.Face != "" {
-		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
+		return fmt.Errorf("%s: a face image is only for face-compare", what)
+	}
+	if err := checkURIs(t); err != nil {
+		return err
 	}
 	t.V = tasks.PayloadVersion
 	if err := t.Validate(); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return e.checkLocations(t)
+	return e.checkLocations(t, what)
 }
 
 // ErrForbidden marks a source or output outside storage.buckets.
@@ -88,17 +96,17 @@ var ErrForbidden = errors.New("outside the allowed buckets")
 // checkLocations refuses, before anything is enqueued, what the worker
 // would refuse: buckets outside storage.buckets and sources in the
 // reserved _ocr/ area.
-func (e *Enqueuer) checkLocations(t tasks.Recognize) error {
+func (e *Enqueuer) checkLocations(t tasks.Recognize, what string) error {
 	allow := e.Config.Storage.Buckets
 	src, _ := storage.ParseURI(t.Source)
 	out, _ := tasks.OutPrefix(t.Out)
 	switch {
 	case !allow.CanRead(src.Bucket):
-		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Source, src.Bucket, ErrForbidden)
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", what, src.Bucket, ErrForbidden)
 	case !allow.CanWrite(out.Bucket):
 		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", t.Out, out.Bucket, ErrForbidden)
 	case layout.ReservedSource(src.Key):
-		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", t.Source, layout.Area)
+		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", what, layout.Area)
 	}
 	if t.Face != "" {
 		if f, err := storage.ParseURI(t.Face); err == nil && !allow.CanRead(f.Bucket) {
@@ -127,18 +135,18 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			return nil
 		})
 		if err != nil {
-			return sum, err
+			return sum, invalid(err) // a manifest's content or the file itself: nothing is enqueued yet
 		}
 	}
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
 			// The defaults must be valid for any object under the prefix.
-			if err := e.Check(o.task(src + "x")); err != nil {
+			if err := invalid(e.check(o.task(src+"x"), src)); err != nil {
 				return sum, err
 			}
 			e.warnOverlap(u, o.Out)
 		} else if err != nil && src[0] != '@' {
-			return sum, err
+			return sum, invalid(err)
 		}
 	}
 
@@ -250,11 +258,11 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 		return err
 	}
 	m := newResultMerge(e.Store.Bucket(out.Bucket), layout.ResultPrefix(out.Key, u.Key))
-	srcPrefix := "s3://" + u.Bucket + "/"
+	srcPrefix := storage.URI{Bucket: u.Bucket}.String()
 	return Expand(ctx, e.Store, src, o.Defaults, func(it Item) error {
 		st, err := m.lookup(ctx, layout.ResultKey(out.Key, strings.TrimPrefix(it.Task.Source, srcPrefix)))
 		if err != nil {
-			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, layout.ResultPrefix(out.Key, u.Key), err)
+			return fmt.Errorf("list results under %s: %w", storage.URI{Bucket: out.Bucket, Key: layout.ResultPrefix(out.Key, u.Key)}, err)
 		}
 		it.Result = st
 		return feed(it)
