@@ -2,6 +2,7 @@
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
 //	                 [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+//	producer run [enqueue flags] SOURCE...
 //	producer status BATCH [--follow]
 //	producer resume VENDOR
 //	producer remask s3://BUCKET/PREFIX/ [--dry-run]
@@ -25,6 +26,9 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
                    [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+  producer run [enqueue flags] [--concurrency N] SOURCE...
+                                       enqueue, process in this process, wait, print the
+                                       summary; exit 0 if every document succeeded
   producer status BATCH [--follow]     counts, percent and rate of a batch
   producer batches                     the most recent batches
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
@@ -34,8 +38,10 @@ Usage:
                                        today's masking (no vendor call)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
-under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
-with optional vendor, out, verify, faceImage; @- reads standard input).
+under the prefix), file:///path/file or file:///dir/ (the same on a directory
+tree below storage.fileRoot) or @FILE (a JSONL manifest: {"uri": "s3://b/k",
+"type": "receipt"} with optional vendor, out, verify, faceImage; @- reads
+standard input).
 
 Global flags (before or after the subcommand): --config FILE (or OCR_CONFIG),
 --log-format json|console, --log-level LEVEL (or LOG_LEVEL).
@@ -49,6 +55,7 @@ func main() {
 // commands maps subcommand names to their runners.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
 	"enqueue": runEnqueue,
+	"run":     runRun,
 	"status":  runStatus,
 	"batches": runBatches,
 	"resume":  runResume,

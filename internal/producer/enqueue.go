@@ -55,6 +55,9 @@ type Options struct {
 type Summary struct {
 	Enqueued, Skipped int64
 	Batch             string
+	// SkippedFailed: of the skipped, those whose current result is a
+	// failure (not retried without --force; `producer run` counts them).
+	SkippedFailed int64
 }
 
 func (s Summary) String() string {
@@ -227,7 +230,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		default:
 		}
 	}
-	sum.Enqueued, sum.Skipped = enq.Load(), skip.Load()
+	sum.Enqueued, sum.Skipped, sum.SkippedFailed = enq.Load(), skip.Load(), sk.failed.Load()
 	if ferr != nil {
 		return sum, ferr
 	}
