@@ -35,7 +35,11 @@ var (
 
 // Build compiles the binaries once per process into a temporary folder
 // (or dir, when set) and returns that folder.
-func Build(dir string) (string, error) {
+func Build(dir string) (string, error) { return BuildOnly(dir, Binaries...) }
+
+// BuildOnly is Build of some binaries (the demo builds only what it runs).
+// The first call of the process decides what is built.
+func BuildOnly(dir string, names ...string) (string, error) {
 	buildOnce.Do(func() {
 		if dir == "" {
 			dir, buildErr = os.MkdirTemp("", "ocr-bin-")
@@ -45,7 +49,7 @@ func Build(dir string) (string, error) {
 		}
 		root := testenv.ModuleRoot()
 		args := []string{"build", "-o", dir + "/"}
-		for _, b := range Binaries {
+		for _, b := range names {
 			args = append(args, "./cmd/"+b)
 		}
 		cmd := exec.Command("go", args...)
@@ -65,8 +69,10 @@ type Stack struct {
 	Dir      string // everything it writes: data, logs, config
 	Bin      string
 	Redis    *testenv.Redis
-	MinIO    *testenv.MinIO
-	Store    *s3.Store
+	MinIO    *testenv.MinIO // nil with Options.Files
+	Store    *s3.Store      // nil with Options.Files
+	// FileRoot is storage.fileRoot with Options.Files: Dir/files.
+	FileRoot string
 	Emulator *Proc
 	// EmulatorURL is the emulator's base URL, e.g. http://127.0.0.1:40123.
 	EmulatorURL string
@@ -85,6 +91,9 @@ type Options struct {
 	EmulatorArgs []string
 	// Config overrides the generated configuration (see DefaultConfig).
 	Config string
+	// Files runs on file storage (FileConfig, a directory as
+	// storage.fileRoot) instead of MinIO, which is then not started.
+	Files bool
 }
 
 // New starts Redis, MinIO and the emulator in dir and writes a config.
@@ -107,16 +116,28 @@ func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
 	if s.Redis, err = testenv.RunRedis(filepath.Join(dir, "redis")); err != nil {
 		return s, err
 	}
-	if s.MinIO, err = testenv.RunMinIO(filepath.Join(dir, "minio")); err != nil {
-		return s, err
-	}
-	if s.Store, err = s.MinIO.Store(ctx); err != nil {
-		return s, err
+	cfg := o.Config
+	if o.Files {
+		if s.FileRoot, err = filepath.Abs(filepath.Join(dir, "files")); err != nil {
+			return s, err
+		}
+		if err = os.MkdirAll(s.FileRoot, 0o755); err != nil {
+			return s, err
+		}
+		if cfg == "" {
+			cfg = FileConfig
+		}
+	} else {
+		if s.MinIO, err = testenv.RunMinIO(filepath.Join(dir, "minio")); err != nil {
+			return s, err
+		}
+		if s.Store, err = s.MinIO.Store(ctx); err != nil {
+			return s, err
+		}
 	}
 	if err = s.StartEmulator(o.EmulatorArgs...); err != nil {
 		return s, err
 	}
-	cfg := o.Config
 	if cfg == "" {
 		cfg = DefaultConfig
 	}
@@ -182,9 +203,18 @@ worker:
   unknownGrace: 2s # one config for every process: no other worker to wait for
 `
 
+// FileConfig is DefaultConfig on file storage: {{FILES}} is the stack's
+// FileRoot.
+var FileConfig = strings.Replace(DefaultConfig, "storage:\n  endpoint: {{S3}}\n  region: us-east-1\n  pathStyle: true\n",
+	"storage:\n  fileRoot: {{FILES}}\n", 1)
+
 // WriteConfig writes the config file with the stack's addresses filled in.
 func (s *Stack) WriteConfig(cfg string) error {
-	r := strings.NewReplacer("{{REDIS}}", s.Redis.URL, "{{S3}}", s.MinIO.Endpoint, "{{EMU}}", s.EmulatorURL)
+	s3URL := ""
+	if s.MinIO != nil {
+		s3URL = s.MinIO.Endpoint
+	}
+	r := strings.NewReplacer("{{REDIS}}", s.Redis.URL, "{{S3}}", s3URL, "{{EMU}}", s.EmulatorURL, "{{FILES}}", s.FileRoot)
 	s.ConfigPath = filepath.Join(s.Dir, "config.yaml")
 	return os.WriteFile(s.ConfigPath, []byte(r.Replace(cfg)), 0o600)
 }
@@ -192,13 +222,10 @@ func (s *Stack) WriteConfig(cfg string) error {
 // Env is the environment of the product's binaries: config, S3
 // credentials (the AWS SDK's default chain) and vendor secrets.
 func (s *Stack) Env() []string {
-	env := append(os.Environ(),
-		"OCR_CONFIG="+s.ConfigPath,
-		"AWS_ACCESS_KEY_ID="+s.MinIO.AccessKey,
-		"AWS_SECRET_ACCESS_KEY="+s.MinIO.SecretKey,
-		"AWS_REGION=us-east-1",
-		"AWS_EC2_METADATA_DISABLED=true",
-	)
+	env := append(os.Environ(), "OCR_CONFIG="+s.ConfigPath, "AWS_EC2_METADATA_DISABLED=true")
+	if s.MinIO != nil {
+		env = append(env, "AWS_ACCESS_KEY_ID="+s.MinIO.AccessKey, "AWS_SECRET_ACCESS_KEY="+s.MinIO.SecretKey, "AWS_REGION=us-east-1")
+	}
 	for k, v := range s.Secrets {
 		env = append(env, k+"="+v)
 	}
