@@ -78,7 +78,7 @@ func TestRunPrivateRedisAndFailure(t *testing.T) {
 	t.Setenv("REDIS_URL", "")
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where the producer's private redis-server keeps its files
-	s.Redis.Stop() // nothing to fall back on but the private server
+	s.Redis.Stop()          // nothing to fall back on but the private server
 	root := s.FileRoot
 	b := fileBucket(t, s)
 	put(t, b, "in/good.png", testimages.PNG(400, 40, 30, nil))

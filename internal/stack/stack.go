@@ -66,11 +66,11 @@ func BuildOnly(dir string, names ...string) (string, error) {
 
 // Stack is one running local stack.
 type Stack struct {
-	Dir      string // everything it writes: data, logs, config
-	Bin      string
-	Redis    *testenv.Redis
-	MinIO    *testenv.MinIO // nil with Options.Files
-	Store    *s3.Store      // nil with Options.Files
+	Dir   string // everything it writes: data, logs, config
+	Bin   string
+	Redis *testenv.Redis
+	MinIO *testenv.MinIO // nil with Options.Files
+	Store *s3.Store      // nil with Options.Files
 	// FileRoot is storage.fileRoot with Options.Files: Dir/files.
 	FileRoot string
 	Emulator *Proc
