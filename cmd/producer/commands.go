@@ -262,7 +262,10 @@ func runRemask(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	prefix, err := storage.ParseURI(pos[0])
-	if err != nil || !prefix.IsPrefix() {
+	if err != nil {
+		return cli.Usagef("%v\n%s", err, remaskUsage)
+	}
+	if !prefix.IsPrefix() {
 		return cli.Usagef("remask needs an output prefix s3://BUCKET/PREFIX/ or file:///DIR/ (ending in /)\n%s", remaskUsage)
 	}
 	if _, err := cli.Logger(stderr, g.LogFormat, g.LogLevel); err != nil {

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -103,11 +105,22 @@ func summaryLine(sum producer.Summary, o producer.Options) string {
 	return sum.String()
 }
 
-// userError shortens errors whose SDK chain says nothing more to a user.
+// userError shortens errors whose chain says nothing more to a user: a
+// missing bucket (the SDK adds request IDs and operation names) and a
+// server that does not answer (Redis, or an S3 endpoint).
 func userError(err error) error {
 	var nb *storage.NoBucketError
 	if errors.As(err, &nb) {
 		return fmt.Errorf("bucket %q does not exist", nb.Bucket)
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" && op.Addr != nil {
+		cause := op.Err
+		var sc *os.SyscallError
+		if errors.As(cause, &sc) {
+			cause = sc.Err
+		}
+		return fmt.Errorf("cannot connect to %s: %v", op.Addr, cause)
 	}
 	return err
 }

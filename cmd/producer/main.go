@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sub := globalsAsArgs(fs)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return cli.Exit(stderr, cmd(ctx, append(sub, rest[1:]...), stdout, stderr))
+	return cli.Exit(stderr, userError(cmd(ctx, append(sub, rest[1:]...), stdout, stderr)))
 }
 
 func globalsAsArgs(fs *flag.FlagSet) []string {
