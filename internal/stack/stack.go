@@ -28,40 +28,54 @@ import (
 var Binaries = []string{"producer", "worker", "emulator", "dashboard"}
 
 var (
-	buildOnce sync.Once
-	buildDir  string
-	buildErr  error
+	buildMu sync.Mutex
+	built   = map[string]string{} // dir and binaries -> the folder they were built into
+	last    string                // the folder of the latest Build: New runs those binaries
 )
 
 // Build compiles the binaries once per process into a temporary folder
 // (or dir, when set) and returns that folder.
 func Build(dir string) (string, error) { return BuildOnly(dir, Binaries...) }
 
-// BuildOnly is Build of some binaries (the demo builds only what it runs).
-// The first call of the process decides what is built.
+// BuildOnly is Build of some binaries (the demo builds only what it runs),
+// once per process for each dir and list. New runs the latest build's
+// binaries, or builds them all when there is none.
 func BuildOnly(dir string, names ...string) (string, error) {
-	buildOnce.Do(func() {
-		if dir == "" {
-			dir, buildErr = os.MkdirTemp("", "ocr-bin-")
-			if buildErr != nil {
-				return
-			}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	key := dir + "\x00" + strings.Join(names, ",")
+	if d, ok := built[key]; ok {
+		last = d
+		return d, nil
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "ocr-bin-"); err != nil {
+			return "", err
 		}
-		root := testenv.ModuleRoot()
-		args := []string{"build", "-o", dir + "/"}
-		for _, b := range names {
-			args = append(args, "./cmd/"+b)
-		}
-		cmd := exec.Command("go", args...)
-		cmd.Dir = root
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		buildDir = dir
-	})
-	return buildDir, buildErr
+	}
+	args := []string{"build", "-o", dir + "/"}
+	for _, b := range names {
+		args = append(args, "./cmd/"+b)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = testenv.ModuleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	built[key], last = dir, dir
+	return dir, nil
+}
+
+// binaries is the folder New runs binaries from.
+func binaries() (string, error) {
+	buildMu.Lock()
+	d := last
+	buildMu.Unlock()
+	if d != "" {
+		return d, nil
+	}
+	return Build("")
 }
 
 // Stack is one running local stack.
@@ -98,7 +112,7 @@ type Options struct {
 
 // New starts Redis, MinIO and the emulator in dir and writes a config.
 func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
-	bin, err := Build("")
+	bin, err := binaries()
 	if err != nil {
 		return nil, err
 	}
