@@ -163,4 +163,3 @@ func (d *demo) producerRun(ctx context.Context, mayFail bool, args ...string) er
 	fmt.Fprint(d.out, stdout)
 	return nil
 }
-
