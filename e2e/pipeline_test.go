@@ -163,8 +163,8 @@ func TestProducerUsage(t *testing.T) {
 	producer(t, s, 2, "bogus")
 	producer(t, s, 2, "enqueue", "--type", "receipt", "s3://inbox/a.png") // no --out
 	producer(t, s, 2, "enqueue", "--out", "s3://o/", "--type", "receipt", "--nope", "s3://inbox/a.png")
-	o := producer(t, s, 1, "enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png")
-	_ = o
-	producer(t, s, 1, "enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png")
+	// Bad input is bad usage (issue 13): an unknown type, an unconfigured vendor.
+	producer(t, s, 2, "enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png")
+	producer(t, s, 2, "enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png")
 	producer(t, s, 1, "--config", "/does/not/exist.yaml", "enqueue", "--type", "receipt", "--out", "s3://o/", "s3://inbox/a.png")
 }
