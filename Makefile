@@ -20,16 +20,28 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: redis minio ## install redis-server and build MinIO when missing
+deps: redis minio chromium ## install redis-server, redis-sentinel and chromium, build MinIO, when missing
 
 .PHONY: redis
 redis:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
-	  echo "installing redis-server (Debian package)"; \
+	@# redis-sentinel (its own Debian package) runs the Sentinel failover tests.
+	@missing=""; \
+	  command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	  command -v redis-sentinel >/dev/null 2>&1 || missing="$$missing redis-sentinel"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing (Debian packages)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi
+	@# The packages start a system Redis on 6379 and a sentinel on 26379; tests and the demo use their own on free ports.
+
+.PHONY: chromium
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing chromium (Debian package, for the dashboard's browser test)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
-	@# The package starts a system Redis on 6379; tests and the demo use their own on free ports.
 
 .PHONY: minio
 minio: $(MINIO_BIN)

@@ -11,9 +11,9 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/backfill"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
-	prod "github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -84,7 +84,7 @@ func TestBackfillScanAndLiveTraffic(t *testing.T) {
 	redisOpt := asynq.RedisClientOpt{Addr: s.Redis.Addr}
 	client := asynq.NewClient(redisOpt)
 	defer client.Close()
-	sched := &prod.Scheduler{Client: client, Schedules: cfg.Schedules, Log: zerolog.Nop(), MaxRetry: 3}
+	sched := &backfill.Scheduler{Client: client, Schedules: cfg.Schedules, Log: zerolog.Nop(), MaxRetry: 3}
 	slot := time.Date(2025, 1, 1, 3, 0, 0, 0, time.UTC)
 	batch := "nightly-20250101T0300"
 	for range 2 { // a second replica firing the same slot adds nothing

@@ -9,8 +9,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/stack"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -62,11 +62,11 @@ func TestBadInputsEndAsFailedResults(t *testing.T) {
 	client := asynq.NewClient(asynq.RedisClientOpt{Addr: s.Redis.Addr})
 	defer client.Close()
 	put(t, in, "bad/novendor.png", testimages.PNG(11, 16, 16, nil))
-	enqueueRaw(t, client, tasks.Recognize{V: 1, Source: "s3://inbox/bad/novendor.png", Type: "receipt", Vendor: "nope", Out: "s3://outbox/r/"})
+	enqueueRaw(t, client, layout.Recognize{V: 1, Source: "s3://inbox/bad/novendor.png", Type: "receipt", Vendor: "nope", Out: "s3://outbox/r/"})
 	put(t, in, "bad/future.png", testimages.PNG(12, 16, 16, nil))
-	enqueueRaw(t, client, tasks.Recognize{V: 99, Source: "s3://inbox/bad/future.png", Type: "receipt", Out: "s3://outbox/r/"})
+	enqueueRaw(t, client, layout.Recognize{V: 99, Source: "s3://inbox/bad/future.png", Type: "receipt", Out: "s3://outbox/r/"})
 	put(t, in, "bad/notype.png", testimages.PNG(13, 16, 16, nil))
-	enqueueRaw(t, client, tasks.Recognize{V: 1, Source: "s3://inbox/bad/notype.png", Type: "selfie", Out: "s3://outbox/r/"})
+	enqueueRaw(t, client, layout.Recognize{V: 1, Source: "s3://inbox/bad/notype.png", Type: "selfie", Out: "s3://outbox/r/"})
 	cases["novendor.png"] = struct {
 		data []byte
 		code string
@@ -103,7 +103,7 @@ func TestBadInputsEndAsFailedResults(t *testing.T) {
 	assertNoSecrets(t, s)
 }
 
-func enqueueRaw(t *testing.T, c *asynq.Client, p tasks.Recognize) {
+func enqueueRaw(t *testing.T, c *asynq.Client, p layout.Recognize) {
 	t.Helper()
 	b, err := json.Marshal(p)
 	if err != nil {
@@ -111,7 +111,7 @@ func enqueueRaw(t *testing.T, c *asynq.Client, p tasks.Recognize) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if _, err := c.EnqueueContext(ctx, asynq.NewTask(tasks.TypeRecognize, b), asynq.MaxRetry(3)); err != nil {
+	if _, err := c.EnqueueContext(ctx, asynq.NewTask(layout.TypeRecognize, b), asynq.MaxRetry(3)); err != nil {
 		t.Fatal(err)
 	}
 }

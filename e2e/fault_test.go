@@ -17,7 +17,6 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -347,7 +346,7 @@ func TestFaultServerRestart(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Tasks that ended while Redis was down must not wait for asynq's
-			// lease recovery (a minute or two): see cmd/worker/redisguard.go.
+			// lease recovery (a minute or two): see internal/tasks/redisguard.go.
 			waitResults(t, out, "r/", n, time.Minute)
 			checkBatch(t, s, out, "r/", images, 4)
 			st := producer(t, s, 0, "status", name)
@@ -477,9 +476,9 @@ func TestFaultRetryBudgetWithRateWaits(t *testing.T) {
 	defer client.Close()
 	for k := range images {
 		if strings.HasPrefix(k, "olddocs/") {
-			b, _ := json.Marshal(tasks.Recognize{V: tasks.PayloadVersion, Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"})
-			p := tasks.Recognize{Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"}
-			if _, err := client.Enqueue(asynq.NewTask(tasks.TypeRecognize, b), asynq.TaskID(p.TaskID()), asynq.MaxRetry(1)); err != nil {
+			b, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"})
+			p := layout.Recognize{Source: "s3://inbox/" + k, Type: "receipt", Out: "s3://outbox/r/"}
+			if _, err := client.Enqueue(asynq.NewTask(layout.TypeRecognize, b), asynq.TaskID(p.TaskID()), asynq.MaxRetry(1)); err != nil {
 				t.Fatal(err)
 			}
 		}

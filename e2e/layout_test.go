@@ -13,7 +13,6 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -201,7 +200,7 @@ func TestBucketAllowLists(t *testing.T) {
 	}
 	client := asynq.NewClient(asynq.RedisClientOpt{Addr: s.Redis.Addr})
 	defer client.Close()
-	enqueueRaw(t, client, tasks.Recognize{V: 1, Source: "s3://secret/a.png", Type: "receipt", Out: "s3://outbox/r/"})
+	enqueueRaw(t, client, layout.Recognize{V: 1, Source: "s3://secret/a.png", Type: "receipt", Out: "s3://outbox/r/"})
 	waitResults(t, outB, "r/", 1, time.Minute)
 	r := readResult(t, outB, "r/a.png.json")
 	if r.Status != result.StatusFailed || r.Error == nil || r.Error.Code != "forbidden_location" || r.Source["etag"] != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -155,16 +156,53 @@ func TestEnqueueTwiceOneTask(t *testing.T) {
 	}
 }
 
-// TestProducerUsage: the contract's exit codes and messages.
+// TestProducerUsage: the contract's exit codes and messages. Help goes to
+// stdout; a usage error or failure says on stderr what is wrong, and
+// nothing on stdout (where scripts read the "enqueued" line).
 func TestProducerUsage(t *testing.T) {
 	s := newStack(t, stack.Options{})
-	producer(t, s, 0, "--help")
-	producer(t, s, 0, "enqueue", "--help")
-	producer(t, s, 2, "bogus")
-	producer(t, s, 2, "enqueue", "--type", "receipt", "s3://inbox/a.png") // no --out
-	producer(t, s, 2, "enqueue", "--out", "s3://o/", "--type", "receipt", "--nope", "s3://inbox/a.png")
-	// Bad input is bad usage (issue 13): an unknown type, an unconfigured vendor.
-	producer(t, s, 2, "enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png")
-	producer(t, s, 2, "enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png")
-	producer(t, s, 1, "--config", "/does/not/exist.yaml", "enqueue", "--type", "receipt", "--out", "s3://o/", "s3://inbox/a.png")
+	if o := producer(t, s, 0, "--help"); !strings.Contains(o, "producer enqueue") || !strings.Contains(o, "producer status") {
+		t.Errorf("--help does not list the commands:\n%s", o)
+	}
+	if o := producer(t, s, 0, "enqueue", "--help"); !strings.Contains(o, "producer enqueue --type TYPE") || !strings.Contains(o, "-out") {
+		t.Errorf("enqueue --help does not show its usage and flags:\n%s", o)
+	}
+	for _, c := range []struct {
+		exit int
+		says string
+		args []string
+	}{
+		{2, `unknown command "bogus"`, []string{"bogus"}},
+		{2, "--out is required", []string{"enqueue", "--type", "receipt", "s3://inbox/a.png"}},
+		{2, "flag provided but not defined: -nope", []string{"enqueue", "--out", "s3://o/", "--type", "receipt", "--nope", "s3://inbox/a.png"}},
+		// Bad input is bad usage (issue 13, the contract's exit 2): an
+		// unknown type, an unconfigured vendor.
+		{2, `unknown document type "recipe"`, []string{"enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png"}},
+		{2, `vendor "nope" is not configured`, []string{"enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png"}},
+		{1, "/does/not/exist.yaml", []string{"--config", "/does/not/exist.yaml", "enqueue", "--type", "receipt", "--out", "s3://o/", "s3://inbox/a.png"}},
+	} {
+		out, errOut := producerFails(t, s, c.exit, c.args...)
+		if !strings.Contains(errOut, c.says) {
+			t.Errorf("producer %v: stderr %q does not say %q", c.args, errOut, c.says)
+		}
+		if out != "" {
+			t.Errorf("producer %v: stdout %q, want nothing", c.args, out)
+		}
+	}
+}
+
+// producerFails runs the producer, which must exit with code want, and
+// returns what it wrote to stdout and stderr.
+func producerFails(t *testing.T, s *stack.Stack, want int, args ...string) (stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	stdout, stderr, code, err := s.Run(ctx, "producer", args...)
+	if err != nil {
+		t.Fatalf("producer %v: %v", args, err)
+	}
+	if code != want {
+		t.Fatalf("producer %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, stdout, stderr)
+	}
+	return stdout, stderr
 }

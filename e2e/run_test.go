@@ -47,6 +47,26 @@ func TestRunFolder(t *testing.T) {
 	if _, err := b.Head(t.Context(), "out/other/x.png.json"); err == nil {
 		t.Error("the run processed a task of the default queue")
 	}
+	// The run's results export from and to file storage: the batch by its
+	// recorded output, the prefix by listing the folder.
+	producer(t, s, 0, "export", "run1", "--to", "file://"+root+"/exports/")
+	producer(t, s, 0, "export", "--prefix", "file://"+root+"/out/", "--format", "csv", "--to", "file://"+root+"/exports/all.csv")
+	lines := strings.Split(strings.TrimSpace(string(getObject(t, b, "exports/run1.jsonl"))), "\n")
+	if len(lines) != len(images) {
+		t.Errorf("export run1 to a folder: %d lines, want %d", len(lines), len(images))
+	}
+	for key := range images {
+		if !strings.Contains(string(getObject(t, b, "exports/run1.jsonl")), `"uri":"file://`+root+"/"+key+`"`) {
+			t.Errorf("export run1 has no line for %s", key)
+		}
+	}
+	if rows := strings.Split(strings.TrimSpace(string(getObject(t, b, "exports/all.csv"))), "\n"); len(rows) != 1+len(images) {
+		t.Errorf("export --prefix file:// as CSV: %d rows, want a header and %d", len(rows), len(images))
+	}
+	// Outside storage.fileRoot: bad usage, before anything is read.
+	if _, errOut, code, _ := s.Run(t.Context(), "producer", "export", "run1", "--to", "file:///elsewhere/x.jsonl"); code != 2 || !strings.Contains(errOut, "--to") {
+		t.Errorf("export --to outside the root: exit %d, stderr %q; want 2", code, errOut)
+	}
 	insp := asynq.NewInspector(asynq.RedisClientOpt{Addr: s.Redis.Addr})
 	defer insp.Close()
 	if info, err := insp.GetQueueInfo("default"); err != nil || info.Pending != 1 {

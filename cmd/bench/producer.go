@@ -13,9 +13,9 @@ import (
 	"github.com/hibiken/asynq"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/stack"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 )
 
@@ -65,7 +65,7 @@ func (b *bench) producer(ctx context.Context) ([]row, error) {
 				if i >= o.objects {
 					return nil
 				}
-				t, err := tasks.NewRecognizeTask(tasks.Recognize{Source: "s3://bench/" + key(i), Type: "receipt",
+				t, err := layout.NewRecognizeTask(layout.Recognize{Source: "s3://bench/" + key(i), Type: "receipt",
 					Out: "s3://bench/prod/raw-out/", Batch: "bench-raw"}, opts...)
 				if err != nil {
 					return err

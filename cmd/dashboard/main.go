@@ -1,8 +1,8 @@
-// Command dashboard serves the asynqmon web UI for the OCR queues, with
-// /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
+// Command dashboard serves the asynqmon web UI for the OCR queues, with the
+// batch page (/batches, internal/dashboard/batches.go), /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
 // and /readyz (Redis and object storage reachable).
 //
-//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL] [--insecure-no-login]
+//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL [--redis-mode cluster]] [--insecure-no-login]
 //
 // Login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD (or dashboard.username
 // and dashboard.password in the config, from ${ENV}) to require basic auth.
@@ -20,22 +20,26 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/dashboard"
+	"github.com/ocrbatch/ocrworker/internal/loopback"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 )
 
 const usage = `
-dashboard serves the asynqmon web UI for the OCR queues, plus /metrics,
-/healthz and /readyz, until SIGINT or SIGTERM.
+dashboard serves the asynqmon web UI for the OCR queues, the batch page
+(/batches: progress, failures with their result JSON, vendor state and
+resume), /metrics, /healthz and /readyz, until SIGINT or SIGTERM.
 
 Usage:
   dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL]
-            [--insecure-no-login]
+            [--redis-mode single|cluster] [--insecure-no-login]
 
 It listens on loopback unless --addr (or dashboard.addr) says otherwise.
 Without --config (or OCR_CONFIG) it needs only Redis (--redis-url or
-REDIS_URL) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
+REDIS_URL; --redis-mode cluster, or REDIS_MODE, for a Redis Cluster URL
+such as redis://h1:7000?addr=h2:7001) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
 DASHBOARD_PASSWORD to require a login; --read-only refuses every change
-(pause, delete, run, archive) for shared screens.
+(pause, delete, run, archive, resume a vendor) for shared screens.
 
 Beyond loopback it refuses to start without a login, unless
 --insecure-no-login (only where a private network alone reaches it).
@@ -50,10 +54,11 @@ func main() {
 
 type flags struct {
 	cli.Globals
-	addr     string
-	readOnly bool
-	redisURL string
-	noLogin  bool
+	addr      string
+	readOnly  bool
+	redisURL  string
+	redisMode string
+	noLogin   bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -64,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.readOnly, "read-only", false, "view only: refuse every mutating API call")
 	fs.BoolVar(&f.noLogin, "insecure-no-login", false, "allow listening beyond loopback without a login (private networks only)")
 	fs.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis `URL` when no config file is given (or REDIS_URL)")
+	fs.StringVar(&f.redisMode, "redis-mode", os.Getenv("REDIS_MODE"), "`mode` of --redis-url: single (default) or cluster (or REDIS_MODE)")
 	help, err := cli.ParseFlagsOnly(fs, args, stdout, usage)
 	if help {
 		return cli.ExitOK
@@ -91,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error().Err(err).Msg("dashboard not started")
 		return cli.ExitFailure
 	}
-	if opts.Username == "" && !dashboard.IsLoopback(opts.Addr) {
+	if opts.Username == "" && !loopback.Addr(opts.Addr) {
 		log.Warn().Str("addr", opts.Addr).Msg("dashboard reachable beyond loopback without a login (--insecure-no-login)")
 	}
 	log.Info().Str("addr", opts.Addr).Bool("readOnly", opts.ReadOnly).Bool("login", opts.Username != "").Msg("dashboard listening")
@@ -125,11 +131,12 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		closeFn = func() { _ = rdb.Close() }
 		o.RedisOpt = redisOpt
 		o.Ready = func(ctx context.Context) error { return setup.Ready(ctx, rdb, store) }
+		o.Batches = batchOptions(cfg, store)
 		o.Addr = cfg.Dashboard.Addr
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly
 	} else {
-		redisOpt, err := setup.ParseRedisURL(f.redisURL)
+		redisOpt, err := redisconn.Parse(f.redisMode, f.redisURL)
 		if err != nil {
 			return o, closeFn, fmt.Errorf("--redis-url: %w", err)
 		}

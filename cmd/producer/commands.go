@@ -17,10 +17,12 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/cli"
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
@@ -71,7 +73,7 @@ func (e *env) tracker() *batch.Tracker {
 }
 
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/|file:///DIR/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...`
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
@@ -95,7 +97,7 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	enq, done := newEnqueuer(e, store, stderr)
+	enq, done := newEnqueuer(e, store, o.Queue, stderr)
 	sum, err := enq.Run(ctx, sources, o)
 	done()
 	if err != nil {
@@ -119,7 +121,7 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if err := batch.CheckID(pos[0]); err != nil {
+	if err := layout.CheckBatchID(pos[0]); err != nil {
 		return cli.Usagef("%v", err)
 	}
 	e, err := load(g, stderr)
@@ -138,7 +140,10 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			return err
 		}
 	}
-	return batch.Print(stdout, s)
+	if err := batch.Print(stdout, s); err != nil {
+		return err
+	}
+	return printWebhooks(ctx, stdout, e, pos[0]) // notify.go
 }
 
 func runBatches(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -193,20 +198,10 @@ func runResume(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	// Tasks that met the halt wait in asynq's retry set until the halt's
-	// end; run them now. (Tasks retrying for other reasons just retry early.)
-	insp := asynq.NewInspectorFromRedisClient(e.rdb)
-	queues, err := insp.Queues()
+	// Tasks that met the halt wait in asynq's retry set until the halt's end.
+	woken, err := tasks.RunWaiting(asynq.NewInspectorFromRedisClient(e.rdb))
 	if err != nil {
 		return err
-	}
-	var woken int
-	for _, q := range queues {
-		n, err := insp.RunAllRetryTasks(q)
-		if err != nil {
-			return fmt.Errorf("queue %s: %w", q, err)
-		}
-		woken += n
 	}
 	if was {
 		fmt.Fprintf(stdout, "resumed %s; %d waiting tasks run now\n", pos[0], woken)
@@ -237,6 +232,7 @@ func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := ratelimit.NewGate(e.rdb).Halt(ctx, pos[0], "operator", time.Now().Add(dur)); err != nil {
 		return err
 	}
+	e.notifyHalted(ctx, pos[0]) // notify.go
 	fmt.Fprintf(stdout, "halted %s for %s\n", pos[0], dur)
 	return nil
 }

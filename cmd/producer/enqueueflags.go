@@ -14,9 +14,9 @@ import (
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/cli"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/result"
-	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
@@ -68,7 +68,7 @@ func (f *enqueueFlags) options(sources []string, usage string) (producer.Options
 	}
 	if o.Batch == "" {
 		o.Batch = batch.NewID(time.Now())
-	} else if err := batch.CheckID(o.Batch); err != nil {
+	} else if err := layout.CheckBatchID(o.Batch); err != nil {
 		return o, cli.Usagef("--batch: %v", err)
 	}
 	return o, nil
@@ -76,9 +76,10 @@ func (f *enqueueFlags) options(sources []string, usage string) (producer.Options
 
 // newEnqueuer builds the enqueuer on the loaded environment; on a
 // terminal it shows how many sources are enqueued so far.
-func newEnqueuer(e *env, store storage.Store, stderr io.Writer) (*producer.Enqueuer, func()) {
-	enq := &producer.Enqueuer{Client: asynq.NewClientFromRedisClient(e.rdb), Store: store, Config: e.cfg,
-		Batches: setup.Batches{Tracker: e.tracker()}, Log: e.log, Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
+func newEnqueuer(e *env, store storage.Store, queue string, stderr io.Writer) (*producer.Enqueuer, func()) {
+	client := asynq.NewClientFromRedisClient(e.rdb)
+	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.batches(client, queue), Log: e.log,
+		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
 	if !isTerminal(stderr) {
 		return enq, func() {}
 	}

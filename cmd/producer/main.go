@@ -1,11 +1,14 @@
 // Command producer enqueues OCR tasks and reports on batches.
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-//	                 [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+//	                 [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
 //	producer run [enqueue flags] SOURCE...
 //	producer status BATCH [--follow]
+//	producer batches [--limit N]
 //	producer resume VENDOR
+//	producer halt VENDOR [--for 1h]
 //	producer remask s3://BUCKET/PREFIX/ [--dry-run]
+//	producer export (BATCH | --prefix URI) [--format jsonl|csv] [--type T] [--items] [--excel] [--to URI]
 package main
 
 import (
@@ -25,23 +28,28 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                   [--force] [--dry-run] [--verify] [--face s3://B/FACE] SOURCE...
+                   [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
   producer run [enqueue flags] [--concurrency N] SOURCE...
                                        enqueue, process in this process, wait, print the
                                        summary; exit 0 if every document succeeded
   producer status BATCH [--follow]     counts, percent and rate of a batch
-  producer batches                     the most recent batches
+  producer batches [--limit N]         the most recent batches (default 20)
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
   producer halt VENDOR [--for 1h]      stop calls to a vendor from every worker
   producer remask s3://OUT/PREFIX/ [--dry-run]
                                        rewrite results and raw copies under a prefix with
                                        today's masking (no vendor call)
+  producer export (BATCH | --prefix s3://OUT/PREFIX/) [--format jsonl|csv] [--type T] [--items] [--excel] [--to URI]
+                                       stream a batch's results as JSONL or CSV to stdout or
+                                       to an object (see docs/export.md)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
 under the prefix), file:///path/file or file:///dir/ (the same on a directory
 tree below storage.fileRoot) or @FILE (a JSONL manifest: {"uri": "s3://b/k",
-"type": "receipt"} with optional vendor, out, verify, faceImage; @- reads
+"type": "receipt"} with optional vendor, out, verify, faceImage, pii; @- reads
 standard input).
+--pii full asks for whole personal numbers, honoured only where the vendor is
+configured pii: per-task.
 
 Global flags (before or after the subcommand): --config FILE (or OCR_CONFIG),
 --log-format json|console, --log-level LEVEL (or LOG_LEVEL).
@@ -61,6 +69,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"resume":  runResume,
 	"halt":    runHalt,
 	"remask":  runRemask,
+	"export":  runExport, // export.go
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -86,7 +86,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			_ = asynq.NewInspectorFromRedisClient(e.rdb).DeleteQueue(o.Queue, true)
 		}()
 	}
-	enq, done := newEnqueuer(e, store, stderr)
+	enq, done := newEnqueuer(e, store, o.Queue, stderr)
 	sum, err := enq.Run(ctx, sources, o)
 	done()
 	if err != nil {
@@ -100,7 +100,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return report(ctx, e.tracker(), st, sum.SkippedFailed, stdout)
+	return reportRun(ctx, e.tracker(), st, sum.SkippedFailed, stdout)
 }
 
 // loadRun loads the configuration; without a redis.url it starts a
@@ -158,10 +158,10 @@ func waitBatch(ctx context.Context, t *batch.Tracker, id string, stderr io.Write
 	}
 }
 
-// report prints the batch line and each failure, and fails (exit 1) unless
+// reportRun prints the batch line and each failure, and fails (exit 1) unless
 // every document succeeded, counting skipped sources whose current result
 // is a failure.
-func report(ctx context.Context, t *batch.Tracker, st batch.Status, skippedFailed int64, stdout io.Writer) error {
+func reportRun(ctx context.Context, t *batch.Tracker, st batch.Status, skippedFailed int64, stdout io.Writer) error {
 	if err := batch.Print(stdout, st); err != nil {
 		return err
 	}

@@ -10,9 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/backfill"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
-	"github.com/ocrbatch/ocrworker/internal/producer"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -80,14 +80,14 @@ func (w *worker) run(ctx context.Context) error {
 	if err := w.srv.Start(w.mux); err != nil {
 		return err
 	}
-	var sched *producer.Scheduler
+	var sched *backfill.Scheduler
 	if w.scheduler {
 		if len(w.cfg.Schedules) == 0 {
 			w.log.Warn().Msg("--scheduler given but the config has no schedules: nothing to schedule")
 		}
 		// Every replica may run the scheduler: each slot has its own task ID,
 		// so a slot is scanned once however many replicas fire it.
-		sched = &producer.Scheduler{Client: asynq.NewClientFromRedisClient(w.rdb), Schedules: w.cfg.Schedules,
+		sched = &backfill.Scheduler{Client: asynq.NewClientFromRedisClient(w.rdb), Schedules: w.cfg.Schedules,
 			Log: w.log.With().Str("component", "scheduler").Logger(), MaxRetry: w.cfg.Worker.MaxRetry}
 		if err := sched.Start(); err != nil {
 			w.srv.Shutdown()

@@ -12,6 +12,8 @@
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
+//	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
+//	ocr:batch:{ID}:skipped   set: same field of each source the producer skipped (outputs.go)
 //	ocr:batches              sorted set: batch ids scored by start time (ms)
 //
 // The braces make {ID} a Redis Cluster hash tag, so one batch's keys share a
@@ -23,7 +25,7 @@
 // an outcome. Enqueueing into a done batch again reopens it until the next
 // Seal. Because a sealed batch can be completed either by the last Finish or
 // by Seal itself (fast workers), both report done, and whoever gets done=true
-// writes the summary.
+// writes the summary with WriteSummary (summary.go).
 package batch
 
 import (
@@ -34,11 +36,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrbatch/ocrworker/internal/layout"
 )
 
 // Outcome statuses accepted by Finish (the result-v1 statuses).
@@ -53,18 +57,6 @@ var ErrNotFound = errors.New("batch not found")
 // indexKey lists every batch id, scored by start time in ms.
 const indexKey = "ocr:batches"
 
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
-// CheckID reports whether id can name a batch: 1-128 characters of letters,
-// digits, '.', '_' and '-', starting with a letter or digit. The id becomes
-// part of Redis keys and of the summary's object key (layout.SummaryKey).
-func CheckID(id string) error {
-	if !validID.MatchString(id) {
-		return fmt.Errorf("batch id %q: want 1-128 of [A-Za-z0-9._-], starting with a letter or digit", id)
-	}
-	return nil
-}
-
 // NewID returns a fresh, sortable batch id such as "20261124-010203-9f2c1a".
 func NewID(now time.Time) string {
 	var b [3]byte
@@ -76,7 +68,8 @@ func NewID(now time.Time) string {
 type Tracker struct {
 	rdb       redis.UniversalClient
 	now       func() time.Time
-	retention time.Duration // 0: keep finished batches forever
+	sleep     func(context.Context, time.Duration) error // between summary write tries
+	retention time.Duration                              // 0: keep finished batches forever
 }
 
 // Option tunes a Tracker.
@@ -88,7 +81,7 @@ func WithRetention(d time.Duration) Option { return func(t *Tracker) { t.retenti
 
 // New returns a Tracker on rdb. The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
-	t := &Tracker{rdb: rdb, now: time.Now}
+	t := &Tracker{rdb: rdb, now: time.Now, sleep: clock.Sleep}
 	for _, o := range opts {
 		o(t)
 	}
@@ -97,7 +90,7 @@ func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
 
 func keys(id string) []string {
 	p := "ocr:batch:{" + id + "}:"
-	return []string{p + "meta", p + "sources", p + "failures"}
+	return []string{p + "meta", p + "sources", p + "failures", p + "outputs", p + "skipped"} // outputs, skipped: outputs.go
 }
 
 // sourceField identifies a source inside a batch without storing the URI in
@@ -206,7 +199,7 @@ func (t *Tracker) AddSkipped(ctx context.Context, id string, n int64) error {
 }
 
 func (t *Tracker) add(ctx context.Context, id string, n int64, skipped bool) error {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
 	if n < 0 {
@@ -262,7 +255,7 @@ func (t *Tracker) trimIndex(ctx context.Context, now int64) error {
 // reports done when every source already has an outcome; the caller then
 // writes the summary.
 func (t *Tracker) Seal(ctx context.Context, id string) (done bool, err error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return false, err
 	}
 	n, err := sealScript.Run(ctx, t.rdb, keys(id), t.nowMS(), t.retention.Milliseconds()).Int()
@@ -278,7 +271,7 @@ func (t *Tracker) Seal(ctx context.Context, id string) (done bool, err error) {
 // done is true when this call completed the batch, or changed an already
 // completed batch: the caller then (re)writes the summary.
 func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string) (done bool, err error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return false, err
 	}
 	var st, failure string
@@ -304,7 +297,7 @@ func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string
 
 // Get returns the batch's counters, or ErrNotFound.
 func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return Status{}, err
 	}
 	m, err := t.rdb.HGetAll(ctx, keys(id)[0]).Result()
@@ -339,7 +332,7 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 // Failures lists the failed sources of batch id with their codes, in no
 // particular order (Summary sorts them).
 func (t *Tracker) Failures(ctx context.Context, id string) ([]Failure, error) {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return nil, err
 	}
 	var out []Failure
@@ -372,7 +365,7 @@ func (t *Tracker) List(ctx context.Context, limit int64) ([]string, error) {
 
 // Delete removes every key of batch id. Results in storage are untouched.
 func (t *Tracker) Delete(ctx context.Context, id string) error {
-	if err := CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
 	// UNLINK frees large hashes in the background.

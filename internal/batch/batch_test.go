@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/testenv"
 )
 
@@ -309,7 +310,7 @@ func TestRejectsBadInput(t *testing.T) {
 	if _, err := tr.Finish(ctx, "ok", "s3://b/k", "maybe", ""); err == nil {
 		t.Error("Finish accepted an unknown status")
 	}
-	if err := CheckID(NewID(time.Now())); err != nil {
+	if err := layout.CheckBatchID(NewID(time.Now())); err != nil {
 		t.Errorf("NewID gives invalid id: %v", err)
 	}
 }

@@ -23,6 +23,8 @@ func TestFinishedBatchesExpire(t *testing.T) {
 		mustNil(t, tr.AddTotal(ctx, id, 2))
 		mustFinish(t, tr, id, "s3://in/a.jpg", StatusSucceeded, "")
 		mustFinish(t, tr, id, "s3://in/b.jpg", StatusFailed, "invalid_image")
+		mustNil(t, tr.AddOutput(ctx, id, "s3://in/", "s3://out/"))
+		mustNil(t, tr.AddSkippedSources(ctx, id, []string{"s3://in/c.jpg"}))
 	}
 	if _, err := tr.Seal(ctx, "done-1"); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -15,10 +16,14 @@ import (
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/config/confval"
+	"github.com/ocrbatch/ocrworker/internal/layout"
+	"github.com/ocrbatch/ocrworker/internal/notify"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
+	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
 // Values of vendors.*.pii.
@@ -28,12 +33,30 @@ const (
 	PIIPerTask = "per-task"
 )
 
-// Vendor kinds.
+// Defaults of the settings a file leaves out (setDefaults). A vendor
+// kind's own options have theirs in its package (vendors.Driver.Options).
 const (
-	KindClovaOCR  = "clova-ocr"
-	KindClovaEKYC = "clova-ekyc"
-	KindNHNOCR    = "nhn-ocr"
+	WorkerConcurrencyDefault   = 16
+	WorkerShutdownDefault      = 30 * time.Second
+	WorkerMaxRetryDefault      = 8
+	WorkerMaxImageBytesDefault = 20 << 20
+	WorkerRateWaitDefault      = time.Minute
+	WorkerTaskTimeoutDefault   = 5 * time.Minute
+	WorkerMaxRetryAfterDefault = 5 * time.Minute
+	WorkerUnknownGraceDefault  = 10 * time.Minute
+	VendorConcurrencyDefault   = 8
+	VendorTimeoutDefault       = vendors.TimeoutDefault
+	HaltForDefault             = 15 * time.Minute
+	ScheduleQueueDefault       = "backfill"
+	DashboardAddrDefault       = "127.0.0.1:8080"
+	// BatchRetentionDefault is the default of batches.retention.
+	BatchRetentionDefault = 720 * time.Hour
 )
+
+// WorkerQueuesDefault returns the default of worker.queues (asynq weights).
+func WorkerQueuesDefault() map[string]int {
+	return map[string]int{"critical": 6, "default": 3, "backfill": 1}
+}
 
 // Config is the whole file.
 type Config struct {
@@ -45,6 +68,7 @@ type Config struct {
 	Schedules []Schedule         `yaml:"schedules"`
 	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
+	Notify    []notify.Receiver  `yaml:"notify"` // webhooks (notify.go, docs/webhooks.md)
 }
 
 // Batches tunes the batch counters kept in Redis.
@@ -55,12 +79,13 @@ type Batches struct {
 	Retention Duration `yaml:"retention"`
 }
 
-// BatchRetentionDefault is the default of batches.retention.
-const BatchRetentionDefault = 720 * time.Hour
-
 // Redis says where asynq, the rate limiter and batch counters live.
 type Redis struct {
 	URL string `yaml:"url"` // default: $REDIS_URL
+	// Mode is single (default: one server, or Sentinel with a
+	// redis-sentinel:// URL) or cluster (URL in go-redis's cluster form,
+	// redis://h1:7000?addr=h2:7001&addr=h3:7002); see internal/redisconn.
+	Mode string `yaml:"mode"`
 }
 
 // Storage is the S3 or S3-compatible object store.
@@ -82,35 +107,58 @@ type RateLimit struct {
 	Burst int     `yaml:"burst"` // default: ceil(rps)
 }
 
-// Vendor is one vendor account.
+// Vendor is one vendor account: the keys every kind has, and the kind's
+// own (Options).
 type Vendor struct {
-	Kind   string `yaml:"kind"`
+	Kind   string `yaml:"kind"` // a vendorset.Drivers kind
 	URL    string `yaml:"url"`
 	Secret string `yaml:"secret"`
-	AppKey string `yaml:"appKey"` // nhn-ocr
 	// Insecure allows a plain http:// url beyond loopback (a private
 	// network the operator trusts); https:// or loopback otherwise.
 	Insecure    bool      `yaml:"insecure"`
-	Mode        string    `yaml:"mode"` // clova: multipart (default) or json
 	RateLimit   RateLimit `yaml:"rateLimit"`
-	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default 8
-	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default 30s
-	Verify      bool      `yaml:"verify"`      // nhn id-card: run the authenticity check
+	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default VendorConcurrencyDefault
+	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default VendorTimeoutDefault
 	// PII: "masked" (default) masks personal numbers in results; "full"
 	// keeps them whole; "per-task" masks unless the task asks for full
 	// (`producer enqueue --pii full`, manifest "pii": "full").
 	PII     string `yaml:"pii"`
 	KeepRaw bool   `yaml:"keepRaw"` // store the (masked) raw answer as K.raw.json
-	// MatchThreshold: face-compare similarity at or above which "match" is true. Default 0.8.
-	MatchThreshold float64 `yaml:"matchThreshold"`
-	// KeyRefresh: nhn public-key refetch interval. Default 1h.
-	KeyRefresh Duration `yaml:"keyRefresh"`
 	// HaltFor: how long calls stop after quota exhaustion or rejected
-	// credentials before workers try again by themselves. Default 15m.
+	// credentials before workers try again by themselves. Default HaltForDefault.
 	HaltFor Duration `yaml:"haltFor"`
 	// MaxImageBytes: images larger than this fail as too_large without a
 	// download. Default: worker.maxImageBytes.
 	MaxImageBytes int64 `yaml:"maxImageBytes"`
+
+	// Options are the keys of the vendor's kind, beside the ones above
+	// (vendors.Driver.Options: a body mode, an app key, ...), decoded,
+	// defaulted and validated by its driver. Nil for a kind this build
+	// does not know (which validation reports).
+	Options vendors.Options `yaml:"-"`
+}
+
+// UnmarshalYAML decodes the common keys, then the same block into the
+// kind's own options. Unknown keys were rejected before (checkKeys).
+func (v *Vendor) UnmarshalYAML(n *yaml.Node) error {
+	type common Vendor // without this method
+	if err := n.Decode((*common)(v)); err != nil {
+		return err
+	}
+	if d := vendorset.Lookup(v.Kind); d != nil {
+		opts := d.Options()
+		if err := n.Decode(opts); err != nil {
+			return err
+		}
+		v.Options = opts
+	}
+	return nil
+}
+
+// Account is the vendor as its driver's constructor takes it (vendorset.New).
+func (v *Vendor) Account() vendors.Account {
+	return vendors.Account{Kind: v.Kind, URL: v.URL, Secret: v.Secret, Insecure: v.Insecure, Timeout: v.Timeout.D(),
+		Concurrency: v.Concurrency, Options: v.Options}
 }
 
 // Worker tunes the worker processes.
@@ -137,7 +185,7 @@ type Worker struct {
 }
 
 // MaxRetryLimit is the largest worker.maxRetry: tasks are enqueued with an
-// asynq MaxRetry above it (tasks.RetryCeiling), which must stay out of reach.
+// asynq MaxRetry above it (layout.RetryCeiling), which must stay out of reach.
 const MaxRetryLimit = 50
 
 // Schedule is a scheduled backfill: scan Source and enqueue what has no result.
@@ -160,19 +208,7 @@ type Dashboard struct {
 }
 
 // Duration is a time.Duration written as "30s".
-type Duration time.Duration
-
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like 30s or 5m", n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// D returns d as a time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+type Duration = confval.Duration
 
 // Error is a configuration error naming its key.
 type Error struct {
@@ -258,46 +294,46 @@ func (c *Config) setDefaults() {
 	if c.Redis.URL == "" {
 		c.Redis.URL = os.Getenv("REDIS_URL")
 	}
+	if c.Redis.Mode == "" {
+		c.Redis.Mode = redisconn.ModeSingle
+	}
 	w := &c.Worker
 	if w.Concurrency == 0 {
-		w.Concurrency = 16
+		w.Concurrency = WorkerConcurrencyDefault
 	}
 	if len(w.Queues) == 0 {
-		w.Queues = map[string]int{"critical": 6, "default": 3, "backfill": 1}
+		w.Queues = WorkerQueuesDefault()
 	}
 	if w.ShutdownTimeout == 0 {
-		w.ShutdownTimeout = Duration(30 * time.Second)
+		w.ShutdownTimeout = Duration(WorkerShutdownDefault)
 	}
 	if w.MaxRetry == 0 {
-		w.MaxRetry = 8
+		w.MaxRetry = WorkerMaxRetryDefault
 	}
 	if w.MaxImageBytes == 0 {
-		w.MaxImageBytes = 20 << 20
+		w.MaxImageBytes = WorkerMaxImageBytesDefault
 	}
 	if w.RateWait == 0 {
-		w.RateWait = Duration(time.Minute)
+		w.RateWait = Duration(WorkerRateWaitDefault)
 	}
 	if w.TaskTimeout == 0 {
-		w.TaskTimeout = Duration(5 * time.Minute)
+		w.TaskTimeout = Duration(WorkerTaskTimeoutDefault)
 	}
 	if w.MaxRetryAfter == 0 {
-		w.MaxRetryAfter = Duration(5 * time.Minute)
+		w.MaxRetryAfter = Duration(WorkerMaxRetryAfterDefault)
 	}
 	if w.UnknownGrace == 0 {
-		w.UnknownGrace = Duration(10 * time.Minute)
+		w.UnknownGrace = Duration(WorkerUnknownGraceDefault)
 	}
 	for _, v := range c.Vendors {
 		if v == nil {
 			continue
 		}
-		if v.Mode == "" {
-			v.Mode = "multipart"
-		}
 		if v.Concurrency == 0 {
-			v.Concurrency = 8
+			v.Concurrency = VendorConcurrencyDefault
 		}
 		if v.Timeout == 0 {
-			v.Timeout = Duration(30 * time.Second)
+			v.Timeout = Duration(VendorTimeoutDefault)
 		}
 		if v.RateLimit.Burst == 0 && v.RateLimit.RPS > 0 {
 			v.RateLimit.Burst = int(v.RateLimit.RPS + 0.999)
@@ -305,52 +341,41 @@ func (c *Config) setDefaults() {
 		if v.PII == "" {
 			v.PII = PIIMasked
 		}
-		if v.MatchThreshold == 0 {
-			v.MatchThreshold = 0.8
-		}
-		if v.KeyRefresh == 0 {
-			v.KeyRefresh = Duration(time.Hour)
-		}
 		if v.HaltFor == 0 {
-			v.HaltFor = Duration(15 * time.Minute)
+			v.HaltFor = Duration(HaltForDefault)
 		}
 		if v.MaxImageBytes == 0 {
 			v.MaxImageBytes = w.MaxImageBytes
 		}
+		if v.Options != nil {
+			v.Options.SetDefaults()
+		}
 	}
 	for i := range c.Schedules {
 		if c.Schedules[i].Queue == "" {
-			c.Schedules[i].Queue = "backfill"
+			c.Schedules[i].Queue = ScheduleQueueDefault
 		}
 	}
 	if c.Dashboard.Addr == "" {
-		c.Dashboard.Addr = "127.0.0.1:8080"
+		c.Dashboard.Addr = DashboardAddrDefault
 	}
 	if c.Batches.Retention == 0 {
 		c.Batches.Retention = Duration(BatchRetentionDefault)
 	}
 }
 
-// vendorTypes: which document types each kind reads.
-var vendorTypes = map[string][]string{
-	KindClovaOCR:  {result.TypeReceipt, result.TypeCreditCard, result.TypeNameCard, result.TypeBizLicense, result.TypeIDCard, result.TypeMedicalReceipt, result.TypePassport},
-	KindClovaEKYC: {result.TypeBizLicense, result.TypeIDCard, result.TypeFaceCompare},
-	KindNHNOCR:    {result.TypeCreditCard, result.TypeIDCard},
-}
-
-// KindSupports reports whether a vendor kind reads a document type.
-func KindSupports(kind, docType string) bool {
-	for _, t := range vendorTypes[kind] {
-		if t == docType {
-			return true
-		}
-	}
-	return false
+// kindReads reports whether a vendor kind reads a document type.
+func kindReads(kind, docType string) bool {
+	d := vendorset.Lookup(kind)
+	return d != nil && d.Reads(docType)
 }
 
 func (c *Config) validate() error {
 	if c.Redis.URL == "" {
 		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	if err := redisconn.CheckMode(c.Redis.Mode); err != nil {
+		return &Error{Key: "redis.mode", Msg: err.Error()}
 	}
 	// Before the vendors, which inherit it.
 	if c.Worker.MaxImageBytes < 0 {
@@ -362,12 +387,11 @@ func (c *Config) validate() error {
 		if v == nil {
 			return &Error{Key: k, Msg: "missing"}
 		}
-		switch v.Kind {
-		case "":
+		if v.Kind == "" {
 			return &Error{Key: k + ".kind", Msg: "missing"}
-		case KindClovaOCR, KindClovaEKYC, KindNHNOCR:
-		default:
-			return &Error{Key: k + ".kind", Msg: fmt.Sprintf("unknown kind %q (want clova-ocr, clova-ekyc or nhn-ocr)", v.Kind)}
+		}
+		if vendorset.Lookup(v.Kind) == nil {
+			return &Error{Key: k + ".kind", Msg: fmt.Sprintf("unknown kind %q (want %s)", v.Kind, vendorset.KindList())}
 		}
 		if v.URL == "" {
 			return &Error{Key: k + ".url", Msg: "missing"}
@@ -378,8 +402,12 @@ func (c *Config) validate() error {
 		if _, err := vendors.CheckURL(v.URL, v.Insecure); err != nil {
 			return &Error{Key: k + ".url", Msg: strings.TrimPrefix(err.Error(), "url: ")}
 		}
-		if v.Mode != "multipart" && v.Mode != "json" {
-			return &Error{Key: k + ".mode", Msg: fmt.Sprintf("%q: want multipart or json", v.Mode)}
+		if err := v.Options.Validate(); err != nil {
+			var oe *vendors.OptionError
+			if errors.As(err, &oe) {
+				return &Error{Key: k + "." + oe.Key, Msg: oe.Msg}
+			}
+			return &Error{Key: k, Msg: err.Error()}
 		}
 		if v.RateLimit.RPS < 0 {
 			return &Error{Key: k + ".rateLimit.rps", Msg: "must be >= 0 (0 = unlimited)"}
@@ -392,9 +420,6 @@ func (c *Config) validate() error {
 		}
 		if v.PII != PIIMasked && v.PII != PIIFull && v.PII != PIIPerTask {
 			return &Error{Key: k + ".pii", Msg: fmt.Sprintf("%q: want masked, full or per-task", v.PII)}
-		}
-		if v.MatchThreshold < 0 || v.MatchThreshold > 1 {
-			return &Error{Key: k + ".matchThreshold", Msg: "must be between 0 and 1"}
 		}
 		if v.MaxImageBytes < 0 {
 			return &Error{Key: k + ".maxImageBytes", Msg: "must be >= 0 (0: worker.maxImageBytes)"}
@@ -410,11 +435,14 @@ func (c *Config) validate() error {
 		if !ok {
 			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q is not configured under vendors", name)}
 		}
-		if !KindSupports(v.Kind, t) {
+		if !kindReads(v.Kind, t) {
 			return &Error{Key: k, Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, t)}
 		}
 	}
 	if err := c.validateStorage(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	w := c.Worker
@@ -452,7 +480,7 @@ func (c *Config) validate() error {
 		}
 		// Each slot's batch id is <name>-<YYYYMMDDTHHMM>; a name that makes a
 		// bad id would fail every slot at run time instead.
-		if err := batch.CheckID(ScheduleBatch(s.Name, time.Time{})); s.Name != "" && err != nil {
+		if err := layout.CheckBatchID(ScheduleBatch(s.Name, time.Time{})); s.Name != "" && err != nil {
 			return &Error{Key: k + ".name", Msg: fmt.Sprintf("%q: want 1-115 of [A-Za-z0-9._-], starting with a letter or digit (it names the batch)", s.Name)}
 		}
 		// Checked here, not when the scheduler starts, so a typo fails every
@@ -512,31 +540,44 @@ func (c *Config) ValidateSecrets() error {
 		if v.Secret == "" {
 			return &Error{Key: "vendors." + name + ".secret", Msg: "missing (is its environment variable set?)"}
 		}
-		if v.Kind == KindNHNOCR && v.AppKey == "" {
-			return &Error{Key: "vendors." + name + ".appKey", Msg: "missing (is its environment variable set?)"}
+		if cr, ok := v.Options.(vendors.Credentials); ok {
+			if key := cr.MissingCredential(); key != "" {
+				return &Error{Key: "vendors." + name + "." + key, Msg: "missing (is its environment variable set?)"}
+			}
 		}
 	}
 	return nil
 }
 
-// VendorFor picks the vendor for a document type: the named one, else the route.
+// VendorFor picks the vendor for a document type: the named one, else the
+// route. Its error is a *RouteError.
 func (c *Config) VendorFor(docType, named string) (string, *Vendor, error) {
 	name := named
 	if name == "" {
 		name = c.Routes[docType]
 		if name == "" {
-			return "", nil, fmt.Errorf("no route for document type %q and no vendor named", docType)
+			return "", nil, &RouteError{Unknown: true, Msg: fmt.Sprintf("no route for document type %q and no vendor named", docType)}
 		}
 	}
 	v, ok := c.Vendors[name]
 	if !ok {
-		return "", nil, fmt.Errorf("vendor %q is not configured", name)
+		return "", nil, &RouteError{Unknown: true, Msg: fmt.Sprintf("vendor %q is not configured", name)}
 	}
-	if !KindSupports(v.Kind, docType) {
-		return "", nil, fmt.Errorf("vendor %q (%s) does not read %s", name, v.Kind, docType)
+	if !kindReads(v.Kind, docType) {
+		return "", nil, &RouteError{Msg: fmt.Sprintf("vendor %q (%s) does not read %s", name, v.Kind, docType)}
 	}
 	return name, v, nil
 }
+
+// RouteError says why no vendor reads a document type. Unknown: no vendor
+// is routed or the one named is not configured (a worker on a newer config
+// may know it); else the vendor does not read the type.
+type RouteError struct {
+	Msg     string
+	Unknown bool
+}
+
+func (e *RouteError) Error() string { return e.Msg }
 
 func sortedKeys[V any](m map[string]V) []string {
 	ks := make([]string, 0, len(m))

@@ -3,9 +3,15 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ocrbatch/ocrworker/internal/vendors/clovaocr"
+	"github.com/ocrbatch/ocrworker/internal/vendors/ekyc"
+	"github.com/ocrbatch/ocrworker/internal/vendors/nhn"
+	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
 const contractExample = `
@@ -59,8 +65,12 @@ func TestParseContractExample(t *testing.T) {
 	if got := c.Vendors["clova"].Timeout.D(); got != 30*time.Second {
 		t.Errorf("timeout = %v", got)
 	}
-	if c.Vendors["ekyc"].Mode != "multipart" || c.Vendors["ekyc"].Concurrency != 8 {
-		t.Errorf("defaults not filled: %+v", c.Vendors["ekyc"])
+	ek, ok := c.Vendors["ekyc"].Options.(*ekyc.Config)
+	if !ok || ek.Mode != "multipart" || ek.MatchThreshold != 0.8 || c.Vendors["ekyc"].Concurrency != 8 || c.Vendors["ekyc"].HaltFor.D() != 15*time.Minute {
+		t.Errorf("defaults not filled: %+v %+v", c.Vendors["ekyc"], c.Vendors["ekyc"].Options)
+	}
+	if nc, ok := c.Vendors["nhn"].Options.(*nhn.Config); !ok || nc.AppKey != "appkey" || nc.KeyRefresh.D() != time.Hour || nc.Verify {
+		t.Errorf("nhn options: %+v", c.Vendors["nhn"].Options)
 	}
 	if c.Worker.Queues["backfill"] != 1 {
 		t.Errorf("default queues: %v", c.Worker.Queues)
@@ -69,7 +79,7 @@ func TestParseContractExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	name, v, err := c.VendorFor("id-card", "")
-	if err != nil || name != "nhn" || v.Kind != KindNHNOCR {
+	if err != nil || name != "nhn" || v.Kind != "nhn-ocr" {
 		t.Errorf("VendorFor(id-card) = %q %v %v", name, v, err)
 	}
 	if _, _, err := c.VendorFor("passport", "nhn"); err == nil {
@@ -202,6 +212,66 @@ func TestPlainHTTPVendorURLOnlyOnLoopbackOrInsecure(t *testing.T) {
 		}
 		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "vendors.clova.url:") || !strings.Contains(err.Error(), "insecure")) {
 			t.Errorf("%s%s: err = %v; want a vendors.clova.url error that names insecure", tc.url, tc.extra, err)
+		}
+	}
+}
+
+// A kind's own options are its driver's: their errors and defaults keep
+// the keys and messages the file always had.
+func TestVendorOptionsThroughTheirDriver(t *testing.T) {
+	for _, tc := range []struct{ name, vendor, key, msg string }{
+		{"ekyc bad mode", "{kind: clova-ekyc, url: https://x, mode: xml}", "vendors.v.mode", `"xml": want multipart or json`},
+		{"threshold over 1", "{kind: clova-ekyc, url: https://x, matchThreshold: 1.5}", "vendors.v.matchThreshold", "must be between 0 and 1"},
+		{"negative threshold", "{kind: clova-ekyc, url: https://x, matchThreshold: -0.1}", "vendors.v.matchThreshold", "must be between 0 and 1"},
+		{"unknown kind", "{kind: tesseract, url: https://x}", "vendors.v.kind", `unknown kind "tesseract" (want clova-ocr, clova-ekyc or nhn-ocr)`},
+		{"key of no kind", "{kind: nhn-ocr, url: https://x, appKee: k}", "vendors.v.appKee", "unknown key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  v: " + tc.vendor + "\n"))
+			if err == nil || err.Error() != "config: "+tc.key+": "+tc.msg {
+				t.Errorf("err = %v; want config: %s: %s", err, tc.key, tc.msg)
+			}
+		})
+	}
+}
+
+// A key of another kind has no effect, but a file holding one loaded
+// before the options moved to the drivers, so it still loads.
+func TestKeyOfAnotherKindStillLoads(t *testing.T) {
+	c, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: https://x, mode: json, appKey: k, verify: true, matchThreshold: 0.5, keyRefresh: 2h}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, ok := c.Vendors["c"].Options.(*clovaocr.Config); !ok || o.Mode != "json" {
+		t.Errorf("options = %#v", c.Vendors["c"].Options)
+	}
+}
+
+func TestMissingAppKeyNamed(t *testing.T) {
+	c, err := Parse([]byte("redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: https://x, secret: s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ValidateSecrets(); err == nil || err.Error() != "config: vendors.n.appKey: missing (is its environment variable set?)" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A driver's option may not take a key every vendor block has: the block
+// is decoded into both.
+func TestDriverOptionsDoNotShadowCommonKeys(t *testing.T) {
+	common := yamlFields(typeOfVendor)
+	for _, d := range vendorset.Drivers {
+		opts := d.Options()
+		rt := reflect.TypeOf(opts)
+		if rt.Kind() != reflect.Pointer || rt.Elem().Kind() != reflect.Struct {
+			t.Errorf("%s: Options() is %T, want a pointer to a struct", d.Kind, opts)
+			continue
+		}
+		for k := range yamlFields(rt.Elem()) {
+			if _, ok := common[k]; ok {
+				t.Errorf("%s: option %q is a common vendor key", d.Kind, k)
+			}
 		}
 	}
 }

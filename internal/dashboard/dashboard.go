@@ -59,6 +59,8 @@ type Options struct {
 	// Registry gets asynq's queue metrics and is served on /metrics. Default:
 	// a new registry with the Go runtime and process collectors.
 	Registry *prometheus.Registry
+	// Batches configure the batch pages under /batches (batches.go).
+	Batches BatchOptions
 }
 
 // Dashboard is the dashboard's http.Handler. Close it to release its Redis
@@ -66,12 +68,6 @@ type Options struct {
 type Dashboard struct {
 	handler http.Handler
 	closers []func() error
-}
-
-// Handler returns the dashboard's handler (a *Dashboard, which the caller
-// should Close when done).
-func Handler(o Options) (http.Handler, error) {
-	return New(o)
 }
 
 // New builds the dashboard handler.
@@ -114,6 +110,7 @@ func New(o Options) (*Dashboard, error) {
 	mux.Handle("/readyz", ops)
 	mux.Handle("/metrics", requireLogin(o.Username, o.Password, ops))
 	mux.Handle("/", requireLogin(o.Username, o.Password, mon))
+	newBatchPages(o, rc, inspector).mount(mux, func(h http.Handler) http.Handler { return requireLogin(o.Username, o.Password, h) })
 
 	var h http.Handler = sameOriginWrites(mux)
 	if o.Username == "" {
@@ -180,15 +177,12 @@ func listenAddr(o Options) string {
 	return o.Addr
 }
 
-// IsLoopback reports whether addr only listens on a loopback interface.
-func IsLoopback(addr string) bool { return loopback.Addr(addr) }
-
 // CheckExposure refuses a dashboard without a login beyond loopback: it can
 // pause queues and delete tasks, so anyone on the network could. A private
 // network the operator vouches for says so with AllowNoLogin.
 func CheckExposure(o Options) error {
 	addr := listenAddr(o)
-	if o.Username != "" || o.AllowNoLogin || IsLoopback(addr) {
+	if o.Username != "" || o.AllowNoLogin || loopback.Addr(addr) {
 		return nil
 	}
 	return fmt.Errorf("dashboard: refusing to listen on %s without a login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD, "+

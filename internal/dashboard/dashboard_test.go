@@ -207,17 +207,6 @@ func TestOptionsValidation(t *testing.T) {
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	for addr, want := range map[string]bool{
-		"127.0.0.1:8080": true, "localhost:80": true, "[::1]:8080": true,
-		":8080": false, "0.0.0.0:8080": false, "10.0.0.5:8080": false, "nonsense": false,
-	} {
-		if got := IsLoopback(addr); got != want {
-			t.Errorf("IsLoopback(%q) = %v", addr, got)
-		}
-	}
-}
-
 // doWith sends one request with extra headers (and Host, when set).
 func doWith(t *testing.T, srv *httptest.Server, method, path, host string, h http.Header) int {
 	t.Helper()

@@ -23,15 +23,6 @@ const (
 // SniffLen is how many leading bytes Detect needs at most.
 const SniffLen = 16
 
-// Supported reports whether the vendors take this format.
-func Supported(format string) bool {
-	switch format {
-	case JPG, PNG, PDF, TIFF:
-		return true
-	}
-	return false
-}
-
 // Detect names the format whose magic bytes start head (pass at least
 // SniffLen bytes when the object is that long). ok is false for bytes no
 // known format starts with.

@@ -46,19 +46,6 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-func TestSupported(t *testing.T) {
-	for _, f := range []string{"jpg", "png", "pdf", "tiff"} {
-		if !imageformat.Supported(f) {
-			t.Errorf("Supported(%q) = false", f)
-		}
-	}
-	for _, f := range []string{"gif", "webp", "bmp", "heic", "avif", ""} {
-		if imageformat.Supported(f) {
-			t.Errorf("Supported(%q) = true", f)
-		}
-	}
-}
-
 func pageCount(data []byte, format string) (int, error) {
 	return imageformat.PageCount(bytes.NewReader(data), int64(len(data)), format)
 }

@@ -1,7 +1,10 @@
-// Package layout is the one place that knows where the project's objects
-// live in storage and what their metadata says: result keys, raw copies,
-// batch summaries, the reserved _ocr/ area and "is this result current".
-// Everything else asks it instead of concatenating keys.
+// Package layout is the one place that knows the project's shared formats:
+// where its objects live in storage and what their metadata says (result
+// keys, raw copies, batch summaries, the reserved _ocr/ area, "is this
+// result current": this file), and the task payloads a producer and a
+// worker exchange (types, versions, IDs, constructors: payload.go).
+// Everything else asks it instead of concatenating keys or JSON. It is a
+// leaf: it imports only storage's URI and result's document types.
 //
 // For a source key K and an output prefix OP (both as stored, OP ending in "/"):
 //

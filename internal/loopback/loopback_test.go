@@ -16,6 +16,7 @@ func TestHostAndAddr(t *testing.T) {
 	for addr, want := range map[string]bool{
 		"127.0.0.1:8080": true, "localhost:1": true, "[::1]:80": true,
 		":8080": false, "0.0.0.0:8080": false, "[::]:80": false, "10.1.2.3:80": false, "127.0.0.1": false,
+		"nonsense": false,
 	} {
 		if got := Addr(addr); got != want {
 			t.Errorf("Addr(%q) = %v, want %v", addr, got, want)

@@ -13,7 +13,6 @@
 package metrics
 
 import (
-	"errors"
 	"regexp"
 	"strings"
 	"time"
@@ -23,7 +22,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 )
 
@@ -100,7 +98,7 @@ func RegisterQueueMetrics(reg prometheus.Registerer, inspector *asynq.Inspector)
 }
 
 // VendorCall records one vendor API call. outcome is OutcomeOK or a result-v1
-// error code; use Outcome(err) to derive it.
+// error code.
 func (m *Metrics) VendorCall(vendor, endpoint, outcome string, d time.Duration) {
 	if m == nil {
 		return
@@ -129,20 +127,6 @@ func (m *Metrics) BytesFetched(n int64) {
 	}
 	m.bytesFetched.Add(float64(n))
 	m.sourcesFetched.Inc()
-}
-
-// Outcome is the outcome label for a vendor call's error: OutcomeOK for nil,
-// the result-v1 code of an *ocrerr.Error, else "internal" (an unclassified
-// error is a bug, and its text must never become a label).
-func Outcome(err error) string {
-	if err == nil {
-		return OutcomeOK
-	}
-	var oe *ocrerr.Error
-	if errors.As(err, &oe) {
-		return string(oe.Code)
-	}
-	return string(ocrerr.Internal)
 }
 
 // documentType is the document_type label: a known type, else "other".

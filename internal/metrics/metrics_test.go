@@ -3,7 +3,6 @@ package metrics
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -92,19 +91,6 @@ func TestSanitizeKeepsRealEnums(t *testing.T) {
 		if got := sanitize(v); got != "other" {
 			t.Errorf("sanitize(%q) = %q, want other", v, got)
 		}
-	}
-}
-
-func TestOutcome(t *testing.T) {
-	if got := Outcome(nil); got != OutcomeOK {
-		t.Errorf("Outcome(nil) = %q", got)
-	}
-	err := fmt.Errorf("call: %w", &ocrerr.Error{Code: ocrerr.QuotaExhausted, Halt: true})
-	if got := Outcome(err); got != "quota_exhausted" {
-		t.Errorf("Outcome(wrapped quota) = %q", got)
-	}
-	if got := Outcome(io.ErrUnexpectedEOF); got != "internal" {
-		t.Errorf("Outcome(unclassified) = %q", got)
 	}
 }
 

@@ -63,6 +63,9 @@ func queueOf(ctx context.Context) string {
 	if q, ok := asynq.GetQueueName(ctx); ok && q != "" {
 		return q
 	}
+	if q, ok := queueFromValue(ctx); ok {
+		return q
+	}
 	return defaultQueue
 }
 

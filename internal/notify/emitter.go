@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 )
 
 // Emitter turns events into delivery tasks. Call it from a task handler:
@@ -24,7 +24,7 @@ func (e *Emitter) BatchCompleted(ctx context.Context, s BatchSummary) error {
 	if e == nil {
 		return nil
 	}
-	if err := batch.CheckID(s.Batch); err != nil {
+	if err := layout.CheckBatchID(s.Batch); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	counts := fmt.Sprintf("%d/%d/%d/%d", s.Total, s.Succeeded, s.Failed, s.Skipped)
@@ -73,7 +73,7 @@ func (e *Emitter) DocumentFailed(ctx context.Context, batchID, sourceURI, code s
 	if e == nil || len(e.d.subscribers(EventDocumentFailed)) == 0 {
 		return nil
 	}
-	if err := batch.CheckID(batchID); err != nil {
+	if err := layout.CheckBatchID(batchID); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	entry, err := json.Marshal(Failure{Source: sourceURI, Code: code})

@@ -1,7 +1,6 @@
 package producer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,29 +12,19 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
-
-// Batches is the batch bookkeeping the producer needs (internal/batch).
-type Batches interface {
-	AddTotal(ctx context.Context, batch string, n int64) error
-	AddSkipped(ctx context.Context, batch string, n int64) error
-	// Seal reports done when every source already has an outcome; the
-	// producer then writes the summary itself.
-	Seal(ctx context.Context, batch string) (bool, error)
-	Summary(ctx context.Context, batch string) ([]byte, error)
-}
 
 // Enqueuer enqueues recognize tasks.
 type Enqueuer struct {
 	Client  *asynq.Client
 	Store   storage.Store
 	Config  *config.Config
-	Batches Batches // optional
+	Batches batch.Books // optional
 	// Inspector, when set, lets an enqueue replace an archived task of the
 	// same ID (one that gave up) instead of being refused by it.
 	Inspector *asynq.Inspector
@@ -66,11 +55,11 @@ func (s Summary) String() string {
 
 // Check validates one task against the configuration, naming what is wrong.
 // Its errors are ErrInvalid.
-func (e *Enqueuer) Check(t tasks.Recognize) error { return invalid(e.check(t, t.Source)) }
+func (e *Enqueuer) Check(t layout.Recognize) error { return invalid(e.check(t, t.Source)) }
 
 // check is Check naming the source as what (a prefix's defaults are
 // checked on a key under it, which is no real source).
-func (e *Enqueuer) check(t tasks.Recognize, what string) error {
+func (e *Enqueuer) check(t layout.Recognize, what string) error {
 	if !result.KnownType(t.Type) {
 		return fmt.Errorf("%s: %s", what, UnknownType(t.Type))
 	}
@@ -86,11 +75,12 @@ func (e *Enqueuer) check(t tasks.Recognize, what string) error {
 	if err := checkURIs(t); err != nil {
 		return err
 	}
-	t.V = tasks.PayloadVersion
-	if err := t.Validate(); err != nil {
+	t.V = layout.PayloadVersion
+	d, err := t.Parse()
+	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return e.checkLocations(t, what)
+	return e.checkLocations(d, what)
 }
 
 // ErrForbidden marks a source or output outside storage.buckets.
@@ -99,25 +89,26 @@ var ErrForbidden = errors.New("outside the allowed buckets")
 // checkLocations refuses, before anything is enqueued, what the worker
 // would refuse: buckets outside storage.buckets and sources in the
 // reserved _ocr/ area.
-func (e *Enqueuer) checkLocations(t tasks.Recognize, what string) error {
+func (e *Enqueuer) checkLocations(d layout.Doc, what string) error {
 	allow := e.Config.Storage.Buckets
-	src, _ := storage.ParseURI(t.Source)
-	out, _ := tasks.OutPrefix(t.Out)
 	switch {
-	case !allow.CanRead(src.Bucket):
-		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", what, src.Bucket, ErrForbidden)
-	case !allow.CanWrite(out.Bucket):
-		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", t.Out, out.Bucket, ErrForbidden)
-	case layout.ReservedSource(src.Key):
+	case !allow.CanRead(d.Src.Bucket):
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", what, d.Src.Bucket, ErrForbidden)
+	case !allow.CanWrite(d.Dest.Bucket):
+		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", d.Out, d.Dest.Bucket, ErrForbidden)
+	case layout.ReservedSource(d.Src.Key):
 		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", what, layout.Area)
 	}
-	if t.Face != "" {
-		if f, err := storage.ParseURI(t.Face); err == nil && !allow.CanRead(f.Bucket) {
-			return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", t.Face, f.Bucket, ErrForbidden)
-		}
+	if d.FaceSrc.Bucket != "" && !allow.CanRead(d.FaceSrc.Bucket) {
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Face, d.FaceSrc.Bucket, ErrForbidden)
 	}
 	return nil
 }
+
+// anyObjectUnder stands for every object a listing of prefix may yield:
+// the defaults of an enqueue must be valid for each, checked before the
+// listing starts.
+func anyObjectUnder(prefix string) string { return prefix + "x" }
 
 // Run expands, checks and enqueues every source. Manifests and single
 // objects are validated whole before the first task is enqueued; prefixes
@@ -144,7 +135,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
 			// The defaults must be valid for any object under the prefix.
-			if err := invalid(e.check(o.task(src+"x"), src)); err != nil {
+			if err := invalid(e.check(o.task(anyObjectUnder(src)), src)); err != nil {
 				return sum, err
 			}
 			e.warnOverlap(u, o.Out)
@@ -240,12 +231,26 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			return sum, fmt.Errorf("batch %s: %w", o.Batch, err)
 		}
 		if done && o.Out != "" {
-			if err := e.writeSummary(ctx, o); err != nil {
+			// Every source already had its outcome: no worker will learn
+			// that the batch is done, so the summary is written here.
+			out, err := layout.OutPrefix(o.Out)
+			if err != nil {
+				return sum, err
+			}
+			if err := e.Batches.WriteSummary(ctx, e.Store.Bucket(out.Bucket), out.Key, o.Batch); err != nil {
 				return sum, err
 			}
 		}
 	}
 	return sum, nil
+}
+
+// Scan enqueues every object of a scan payload's prefix without a current
+// result, exactly as `producer enqueue s3://b/prefix/` would (a scheduled
+// backfill, run by a worker: internal/backfill).
+func (e *Enqueuer) Scan(ctx context.Context, s layout.Scan) (Summary, error) {
+	o := Options{Defaults: Defaults{Type: s.Type, Vendor: s.Vendor, Out: s.Out, Batch: s.Batch}, Queue: s.Queue}
+	return e.Run(ctx, []string{s.Source}, o)
 }
 
 // expandPrefix lists a source prefix and, unless forced, merges it with
@@ -256,7 +261,7 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 	if o.Force {
 		return Expand(ctx, e.Store, src, o.Defaults, feed)
 	}
-	out, err := tasks.OutPrefix(o.Out)
+	out, err := layout.OutPrefix(o.Out)
 	if err != nil {
 		return err
 	}
@@ -275,25 +280,29 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 // one enqueues one item unless its result is current; it reports whether
 // a task was enqueued.
 func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item, o Options) (bool, error) {
+	if err := counts.output(ctx, it.Task); err != nil { // for producer export (outputs.go)
+		return false, err
+	}
 	if !it.Task.Force {
 		current, err := sk.current(ctx, it)
 		if err != nil {
 			return false, err
 		}
 		if current {
+			counts.skippedSource(it.Task.Source)
 			return false, counts.add(ctx, 0, 1)
 		}
 	}
 	if o.DryRun {
 		return true, nil
 	}
-	task, err := tasks.NewRecognizeTask(it.Task)
+	task, err := layout.NewRecognizeTask(it.Task)
 	if err != nil {
 		return false, err
 	}
 	// The worker counts the retry budget (worker.maxRetry) itself; asynq's
-	// MaxRetry is only a safety net (internal/tasks/budget.go).
-	opts := []asynq.Option{asynq.MaxRetry(tasks.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
+	// MaxRetry is only a safety net (layout.RetryCeiling).
+	opts := []asynq.Option{asynq.MaxRetry(layout.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
 	if o.Queue != "" {
 		opts = append(opts, asynq.Queue(o.Queue))
 	}
@@ -328,6 +337,10 @@ type tally struct {
 	mu             sync.Mutex
 	total, skipped int64
 	last           time.Time
+
+	// For producer export (outputs.go): pairs recorded, sources skipped since the last flush.
+	outputs        sync.Map
+	skippedSources []string
 }
 
 const (
@@ -355,9 +368,14 @@ func (t *tally) flush(ctx context.Context) error {
 func (t *tally) flushLocked(ctx context.Context) error {
 	total, skipped := t.total, t.skipped
 	t.total, t.skipped, t.last = 0, 0, time.Now()
+	sources := t.skippedSources
+	t.skippedSources = nil
 	t.mu.Unlock()
 	if total == 0 && skipped == 0 {
 		return nil
+	}
+	if err := t.recordSkipped(ctx, sources); err != nil {
+		return err
 	}
 	return t.e.count(ctx, t.o, total, skipped)
 }
@@ -373,25 +391,6 @@ func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) e
 	}
 	if skipped != 0 {
 		return e.Batches.AddSkipped(ctx, o.Batch, skipped)
-	}
-	return nil
-}
-
-// writeSummary writes the batch summary (layout.SummaryKey) for a batch that was already
-// complete when sealed (every source skipped, or workers faster than us).
-func (e *Enqueuer) writeSummary(ctx context.Context, o Options) error {
-	b, err := e.Batches.Summary(ctx, o.Batch)
-	if err != nil {
-		return fmt.Errorf("batch %s: %w", o.Batch, err)
-	}
-	out, err := tasks.OutPrefix(o.Out)
-	if err != nil {
-		return err
-	}
-	_, err = e.Store.Bucket(out.Bucket).Put(ctx, layout.SummaryKey(out.Key, o.Batch), bytes.NewReader(b), int64(len(b)),
-		storage.PutOptions{ContentType: "application/json"})
-	if err != nil {
-		return fmt.Errorf("batch %s: write summary: %w", o.Batch, err)
 	}
 	return nil
 }
@@ -418,7 +417,7 @@ func (e *Enqueuer) revive(queue, id string) bool {
 // would be output (see layout.OutputSkip) instead of reading results and
 // summaries as new sources.
 func (e *Enqueuer) warnOverlap(src storage.URI, outURI string) {
-	out, err := tasks.OutPrefix(outURI)
+	out, err := layout.OutPrefix(outURI)
 	if err != nil {
 		return
 	}

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // ErrInvalid marks a source the producer refused before enqueueing
@@ -79,7 +79,7 @@ func editDistance(a, b string) int {
 // checkURIs reports a malformed source, output or face URI with the
 // parser's reason (a ".." segment, outside storage.fileRoot, no bucket),
 // which Validate leaves out because the worker logs its errors.
-func checkURIs(t tasks.Recognize) error {
+func checkURIs(t layout.Recognize) error {
 	if _, err := storage.ParseURI(t.Source); err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // An output prefix inside the source prefix: its results, summaries and
@@ -123,16 +123,13 @@ func TestScanSkipsAnOutputInsideItsSource(t *testing.T) {
 	putObj(t, in, "docs/results/docs/a.png.json", []byte("{}"), nil)
 	putObj(t, in, "docs/results/_ocr/batches/nightly-1.json", []byte("{}"), nil)
 	var logs bytes.Buffer
-	h := &ScanHandler{Enqueuer: &Enqueuer{Client: client, Store: mem, Config: testCfg(t), Log: zerolog.New(&logs)}}
-	task, err := tasks.NewScanTask(tasks.Scan{Source: "s3://inbox/docs/", Type: "receipt", Out: "s3://inbox/docs/results/", Queue: "backfill", Batch: "nightly-1"}, "slot")
+	e := &Enqueuer{Client: client, Store: mem, Config: testCfg(t), Log: zerolog.New(&logs)}
+	sum, err := e.Scan(t.Context(), layout.Scan{Source: "s3://inbox/docs/", Type: "receipt", Out: "s3://inbox/docs/results/", Queue: "backfill", Batch: "nightly-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.ProcessTask(t.Context(), task); err != nil {
-		t.Fatal(err)
-	}
-	if got := logField(t, logs.String(), "backfill scan done"); got["enqueued"] != float64(1) {
-		t.Errorf("scan: %v, want only docs/a.png enqueued", got)
+	if sum.Enqueued != 1 {
+		t.Errorf("scan: %v, want only docs/a.png enqueued", sum)
 	}
 	if n := strings.Count(logs.String(), `"level":"warn"`); n != 1 {
 		t.Errorf("%d warnings, want 1", n)

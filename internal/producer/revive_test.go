@@ -6,8 +6,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // An archived task (one that gave up) must not make a later explicit
@@ -37,7 +37,7 @@ func TestEnqueueReplacesAnArchivedTaskOnly(t *testing.T) {
 	if s := run(); s.Enqueued != 0 || s.Skipped != 1 {
 		t.Fatalf("still queued: %v, want skipped", s)
 	}
-	id := (&tasks.Recognize{Source: "s3://inbox/a.png", Type: "receipt", Out: "s3://outbox/r/"}).TaskID()
+	id := (&layout.Recognize{Source: "s3://inbox/a.png", Type: "receipt", Out: "s3://outbox/r/"}).TaskID()
 	if err := insp.ArchiveTask("default", id); err != nil {
 		t.Fatal(err)
 	}

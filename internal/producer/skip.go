@@ -8,7 +8,6 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // resultState is what the producer knows of a source's result before any HEAD.
@@ -40,7 +39,7 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	out, err := tasks.OutPrefix(it.Task.Out)
+	out, err := layout.OutPrefix(it.Task.Out)
 	if err != nil {
 		return false, err
 	}
@@ -76,7 +75,7 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 // faceRef is the layout.FaceRef of a face-compare task's face photo as it is
 // now ("" for other types), so a card paired with another or a changed
 // photo is new work. found is false when the photo does not exist.
-func (s *skipper) faceRef(ctx context.Context, t tasks.Recognize) (ref string, found bool, err error) {
+func (s *skipper) faceRef(ctx context.Context, t layout.Recognize) (ref string, found bool, err error) {
 	if t.Face == "" {
 		return "", true, nil
 	}

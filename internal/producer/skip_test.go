@@ -1,9 +1,7 @@
 package producer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // Source keys where appending ".json" changes the order ("x" < "x-1" but
@@ -130,14 +127,10 @@ func TestScanEnqueuesOnlyWithoutCurrentResult(t *testing.T) {
 	cs := newCountingStore(mem, "inbox", "outbox")
 	client := asynq.NewClient(opt)
 	defer client.Close()
-	var logs bytes.Buffer
-	h := &ScanHandler{Enqueuer: &Enqueuer{Client: client, Store: cs, Config: testCfg(t), Log: zerolog.New(&logs)}}
-	scan := tasks.Scan{Source: "s3://inbox/backlog/", Type: "receipt", Out: "s3://outbox/results/", Queue: "backfill", Batch: "nightly-1"}
-	task, err := tasks.NewScanTask(scan, "2025-01-01T02:00:00Z")
+	e := &Enqueuer{Client: client, Store: cs, Config: testCfg(t), Log: zerolog.Nop()}
+	scan := layout.Scan{Source: "s3://inbox/backlog/", Type: "receipt", Out: "s3://outbox/results/", Queue: "backfill", Batch: "nightly-1"}
+	sum, err := e.Scan(ctx, scan)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.ProcessTask(ctx, task); err != nil {
 		t.Fatal(err)
 	}
 
@@ -157,14 +150,14 @@ func TestScanEnqueuesOnlyWithoutCurrentResult(t *testing.T) {
 		t.Errorf("backfill queue holds %d tasks, want %d", qi.Pending, wantN)
 	}
 	for key, w := range want {
-		p := tasks.Recognize{V: tasks.PayloadVersion, Source: "s3://inbox/" + key, Type: "receipt", Out: scan.Out, Batch: scan.Batch}
+		p := layout.Recognize{V: layout.PayloadVersion, Source: "s3://inbox/" + key, Type: "receipt", Out: scan.Out, Batch: scan.Batch}
 		_, err := insp.GetTaskInfo("backfill", p.TaskID())
 		if got := err == nil; got != w {
 			t.Errorf("%s: enqueued = %v, want %v (%v)", key, got, w, err)
 		}
 	}
-	if got := logField(t, logs.String(), "backfill scan done"); got["enqueued"] != float64(wantN) || got["skipped"] != float64(len(want)-wantN) {
-		t.Errorf("scan summary %v, want enqueued %d skipped %d", got, wantN, len(want)-wantN)
+	if sum.Enqueued != int64(wantN) || sum.Skipped != int64(len(want)-wantN) {
+		t.Errorf("scan summary %v, want enqueued %d skipped %d", sum, wantN, len(want)-wantN)
 	}
 	if n := cs.heads["inbox"].Load(); n != 0 {
 		t.Errorf("%d source HEADs, want 0 (the listing carries ETags)", n)
@@ -174,23 +167,10 @@ func TestScanEnqueuesOnlyWithoutCurrentResult(t *testing.T) {
 	}
 
 	// The same scan again (a retry): nothing new is queued.
-	if err := h.ProcessTask(ctx, task); err != nil {
+	if _, err := e.Scan(ctx, scan); err != nil {
 		t.Fatal(err)
 	}
 	if qi, _ := insp.GetQueueInfo("backfill"); qi.Pending != wantN {
 		t.Errorf("after a second scan the queue holds %d tasks, want %d", qi.Pending, wantN)
 	}
-}
-
-// logField returns the fields of the first JSON log line with message msg.
-func logField(t *testing.T, logs, msg string) map[string]any {
-	t.Helper()
-	for _, line := range strings.Split(logs, "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["message"] == msg {
-			return m
-		}
-	}
-	t.Fatalf("no log line %q in:\n%s", msg, logs)
-	return nil
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // ManifestLine is one line of an @FILE manifest.
@@ -30,7 +29,7 @@ type ManifestLine struct {
 
 // Item is one source object to enqueue, before skip checks.
 type Item struct {
-	Task tasks.Recognize
+	Task layout.Recognize
 	// ETag/Known: what a listing said of the source, so the skip check
 	// needs no HEAD of the source.
 	ETag  string
@@ -45,8 +44,8 @@ type Defaults struct {
 	Verify, Force, PII             bool
 }
 
-func (d Defaults) task(uri string) tasks.Recognize {
-	return tasks.Recognize{V: tasks.PayloadVersion, Source: uri, Face: d.Face, Type: d.Type, Vendor: d.Vendor,
+func (d Defaults) task(uri string) layout.Recognize {
+	return layout.Recognize{V: layout.PayloadVersion, Source: uri, Face: d.Face, Type: d.Type, Vendor: d.Vendor,
 		Out: d.Out, Batch: d.Batch, Verify: d.Verify, Force: d.Force, PII: d.PII}
 }
 
@@ -66,7 +65,7 @@ func Expand(ctx context.Context, store storage.Store, src string, d Defaults, fn
 	// Output that lies in the listing (the reserved area, an output prefix
 	// inside this one) is skipped by key: it is no source.
 	skip := layout.Reserved
-	if out, err := tasks.OutPrefix(d.Out); err == nil && d.Out != "" {
+	if out, err := layout.OutPrefix(d.Out); err == nil && d.Out != "" {
 		skip, _ = layout.OutputSkip(u.Key, out.Key, out.Bucket == u.Bucket)
 	}
 	return store.Bucket(u.Bucket).List(ctx, u.Key, "", func(o storage.ObjectInfo) error {

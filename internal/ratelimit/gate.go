@@ -15,7 +15,7 @@ import (
 type HaltState struct {
 	Vendor string
 	Reason ocrerr.Code // why: quota_exhausted, vendor_auth, ...; never a secret
-	Since  time.Time   // when the first worker halted it
+	Since  time.Time   // when the halt began (the dashboard shows it)
 	Until  time.Time   // when it resumes by itself; zero: only on Resume
 }
 
@@ -27,24 +27,25 @@ type Gate struct {
 	o   options
 }
 
-// NewGate returns a Gate over rdb. Producers use it for their resume and
-// status commands; a [Limiter] has its own (see [Limiter.Gate]).
+// NewGate returns a Gate over rdb. Producers use it for their resume, halt
+// and status commands; a [Limiter] halts through its own ([Limiter.Halt]).
 func NewGate(rdb redis.UniversalClient, opts ...Option) *Gate {
 	return &Gate{rdb: rdb, o: buildOptions(opts)}
 }
 
 // Halt stops every worker from calling vendor until `until` (zero: until
-// Resume). Halting a halted vendor keeps its Since and moves its Until.
-// reason is a result-v1 code, so nothing secret reaches Redis or the logs.
+// Resume). Halting a halted vendor keeps its start (the "since" field,
+// which decides who logs the halt) and moves its Until. reason is a
+// result-v1 code, so nothing secret reaches Redis or the logs.
 func (g *Gate) Halt(ctx context.Context, vendor string, reason ocrerr.Code, until time.Time) error {
-	now := time.Now()
+	now := g.o.now()
 	if !until.IsZero() && !until.After(now) {
 		return nil // already over
 	}
 	key := haltKey(g.o.prefix, vendor)
 	var started *redis.BoolCmd
 	_, err := g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		started = p.HSetNX(ctx, key, "since", now.UnixMilli())
+		started = p.HSetNX(ctx, key, "since", now.UnixMilli()) // set: this call started the halt
 		p.HSet(ctx, key, "reason", string(reason), "until", unixMilli(until))
 		if until.IsZero() {
 			p.Persist(ctx, key)
@@ -94,7 +95,7 @@ func (g *Gate) Halted(ctx context.Context, vendor string) (HaltState, bool, erro
 	if err != nil {
 		return HaltState{}, false, fmt.Errorf("ratelimit: read halt of %s: %w", vendor, err)
 	}
-	st, ok := parseHalt(vendor, fields, time.Now())
+	st, ok := parseHalt(vendor, fields, g.o.now())
 	return st, ok, nil
 }
 

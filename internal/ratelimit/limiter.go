@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -34,7 +35,8 @@ func (e *HaltedError) Is(target error) bool { return target == ErrHalted }
 
 // Limiter paces the calls of every worker process to one vendor account.
 // Create one per vendor account per process; all methods are safe for
-// concurrent use.
+// concurrent use. Its Acquire, Throttled, Halt and Halted are the gate the
+// worker's handler passes before each vendor call (tasks.Gate).
 type Limiter struct {
 	rdb    redis.UniversalClient
 	gcra   *redis_rate.Limiter
@@ -45,7 +47,8 @@ type Limiter struct {
 	slots  chan struct{} // per-process concurrency cap; nil: none
 	o      options
 
-	sawHalt atomic.Bool // this process has logged the current halt
+	sawHalt  atomic.Bool // this process has logged the current halt
+	haltSeen haltView    // Halted's cached answer
 }
 
 // New returns the limiter of vendor account `vendor`: together, all
@@ -79,9 +82,6 @@ func New(rdb redis.UniversalClient, vendor string, rps float64, burst int, concu
 	return l
 }
 
-// Gate returns the halt gate this limiter obeys.
-func (l *Limiter) Gate() *Gate { return l.gate }
-
 // Acquire waits until this process may make one call to the vendor: it takes
 // a concurrency slot, waits out any halt and Retry-After, then takes a
 // shared GCRA token. The caller bounds the wait with ctx (task deadline,
@@ -90,12 +90,12 @@ func (l *Limiter) Gate() *Gate { return l.gate }
 // ErrHalted) if the vendor was halted when ctx ended, wraps ctx.Err() if ctx
 // ended otherwise, or wraps a Redis error.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Duration, err error) {
-	start := time.Now()
+	start := l.o.now()
 	if l.slots != nil {
 		select {
 		case l.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, time.Since(start), l.ctxErr(ctx, "a concurrency slot")
+			return nil, l.o.now().Sub(start), l.ctxErr(ctx, "a concurrency slot")
 		}
 	}
 	var once sync.Once
@@ -106,9 +106,9 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Dura
 	}
 	if err := l.waitTurn(ctx); err != nil {
 		release()
-		return nil, time.Since(start), err
+		return nil, l.o.now().Sub(start), err
 	}
-	waited = time.Since(start)
+	waited = l.o.now().Sub(start)
 	l.o.metrics.observeWait(l.vendor, waited.Seconds())
 	return release, waited, nil
 }
@@ -130,7 +130,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		if st.Halt != nil {
 			lastHalt = st.Halt
 			l.noteHalt(*st.Halt)
-			if sleep(ctx, withJitter(haltPoll)) != nil {
+			if clock.Sleep(ctx, withJitter(haltPoll)) != nil {
 				return &HaltedError{State: *st.Halt}
 			}
 			haltPoll = min(2*haltPoll, l.o.haltPollMax)
@@ -140,7 +140,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		haltPoll = l.o.haltPollMin
 		l.noteResumed()
 		if st.RetryAfter > 0 {
-			if sleep(ctx, withJitter(st.RetryAfter)) != nil {
+			if clock.Sleep(ctx, withJitter(st.RetryAfter)) != nil {
 				return l.ctxErr(ctx, "the vendor's Retry-After")
 			}
 			continue
@@ -160,7 +160,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		if res.Allowed > 0 {
 			return nil
 		}
-		if sleep(ctx, withJitter(res.RetryAfter)) != nil {
+		if clock.Sleep(ctx, withJitter(res.RetryAfter)) != nil {
 			return l.ctxErr(ctx, "a rate-limit token")
 		}
 	}
@@ -196,7 +196,6 @@ func (l *Limiter) noteResumed() {
 
 // State is what every process currently sees for a vendor account.
 type State struct {
-	Vendor       string
 	Factor       float64       // share of the configured rps in force (1 = full)
 	EffectiveRPS float64       // configured rps * Factor
 	Burst        int           // configured burst scaled by Factor, at least 1
@@ -220,8 +219,8 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	}
 	now := timeCmd.Val().UnixMilli()
 
-	st := State{Vendor: l.vendor}
-	if h, ok := parseHalt(l.vendor, haltCmd.Val(), time.Now()); ok {
+	var st State
+	if h, ok := parseHalt(l.vendor, haltCmd.Val(), l.o.now()); ok {
 		st.Halt = &h
 	}
 	if nbMs, err := strconv.ParseInt(nbCmd.Val(), 10, 64); err == nil && nbMs > now {
@@ -249,8 +248,9 @@ func stringOf(vals []any, i int) string {
 // down (at most one decrease per cooldown, however many workers report the
 // same overload) and, if the vendor gave a Retry-After, waits that long
 // before its next call. The rate then recovers by itself.
-// retryAfter is capped (WithMaxRetryAfter).
-func (l *Limiter) Throttled(ctx context.Context, retryAfter time.Duration) error {
+// retryAfter is capped (WithMaxRetryAfter). A Redis failure to record it is
+// logged: the caller retries the call through Acquire either way.
+func (l *Limiter) Throttled(ctx context.Context, retryAfter time.Duration) {
 	retryAfter = min(retryAfter, l.o.maxWait)
 	a := l.o.adaptive
 	res, err := throttleScript.Run(ctx, l.rdb,
@@ -258,36 +258,61 @@ func (l *Limiter) Throttled(ctx context.Context, retryAfter time.Duration) error
 		a.Decrease, a.MinFactor, a.RecoverPerSecond, a.Cooldown.Milliseconds(), retryAfter.Milliseconds(),
 	).Slice()
 	if err != nil {
-		return fmt.Errorf("ratelimit: %s: record throttle: %w", l.vendor, err)
+		l.o.log.Warn().Err(err).Str("vendor", l.vendor).Msg("ratelimit: vendor throttle not shared with the other workers")
+		return
 	}
 	factor, _ := strconv.ParseFloat(fmt.Sprint(res[0]), 64)
 	decreased, _ := res[1].(int64)
 	l.o.metrics.throttled(l.vendor, factor)
 	l.o.log.Info().Str("vendor", l.vendor).Float64("rateFactor", factor).Bool("decreased", decreased == 1).
 		Dur("retryAfter", retryAfter).Msg("vendor throttled us: shared rate lowered")
+}
+
+// Halt stops every worker from calling the vendor until `until` (zero:
+// until resumed), for reason code (a result-v1 code such as
+// quota_exhausted; never a secret). This process's [Limiter.Halted] knows
+// at once; other processes within haltCacheFor.
+func (l *Limiter) Halt(ctx context.Context, code string, until time.Time) error {
+	if err := l.gate.Halt(ctx, l.vendor, ocrerr.Code(code), until); err != nil {
+		return err
+	}
+	v := &l.haltSeen
+	v.mu.Lock()
+	v.checked, v.until, v.halted = l.o.now(), until, true
+	v.mu.Unlock()
 	return nil
 }
 
-// Observe records what a vendor call's error means for every worker: a
-// throttle slows everyone down (Throttled with the vendor's Retry-After); a
-// halt error (quota used up, credentials rejected) halts the vendor until
-// now + the WithHaltFor duration. Other errors and nil are ignored. The
-// returned error is a Redis failure to record it.
-func (l *Limiter) Observe(ctx context.Context, callErr error) error {
-	e, ok := ocrerr.As(callErr)
-	switch {
-	case !ok:
-		return nil
-	case e.Halt:
-		var until time.Time
-		if l.o.haltFor > 0 {
-			until = time.Now().Add(l.o.haltFor)
-		}
-		return l.gate.Halt(ctx, l.vendor, e.Code, until)
-	case e.Throttle:
-		return l.Throttled(ctx, e.RetryAfter)
+// Halted reports whether the vendor is halted, and until when (zero: until
+// resumed). Every task asks before any work, so the answer is kept for
+// haltCacheFor: a busy process reads the halt from Redis about once a
+// second, not once a task. Acquire still reads it live. A Redis failure
+// reads as "not halted": Acquire then waits or fails on its own.
+func (l *Limiter) Halted(ctx context.Context) (until time.Time, halted bool) {
+	v := &l.haltSeen
+	v.mu.Lock() // held across the read: one Redis read per expiry, however many tasks ask
+	defer v.mu.Unlock()
+	now := l.o.now()
+	if !v.checked.IsZero() && now.Sub(v.checked) < haltCacheFor && !now.Before(v.checked) {
+		return v.until, v.halted
 	}
-	return nil
+	st, halted, err := l.gate.Halted(ctx, l.vendor)
+	if err != nil {
+		return time.Time{}, false
+	}
+	v.checked, v.until, v.halted = now, st.Until, halted
+	return st.Until, halted
+}
+
+// haltCacheFor is how stale a process's view of a vendor halt may be.
+const haltCacheFor = time.Second
+
+// haltView is this process's last answer to "is the vendor halted?".
+type haltView struct {
+	mu      sync.Mutex
+	checked time.Time // when it was read; zero: never
+	until   time.Time
+	halted  bool
 }
 
 // withJitter spreads processes that would otherwise wake together and race
@@ -297,15 +322,4 @@ func withJitter(d time.Duration) time.Duration {
 		d = 0
 	}
 	return d + rand.N(d/10+2*time.Millisecond)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -177,12 +177,8 @@ func TestThrottledLowersRateEverywhereAndRecovers(t *testing.T) {
 	b := New(newClient(t), "clova", 100, 10, 0, opt, fast)
 	ctx := context.Background()
 
-	if err := a.Throttled(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Throttled(ctx, 0); err != nil { // same overload, within the cooldown
-		t.Fatal(err)
-	}
+	a.Throttled(ctx, 0)
+	a.Throttled(ctx, 0) // same overload, within the cooldown
 	st, err := b.State(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +189,16 @@ func TestThrottledLowersRateEverywhereAndRecovers(t *testing.T) {
 	if st.EffectiveRPS > 60 || st.Burst != 5 {
 		t.Fatalf("effective %v rps burst %d, want about 50 rps burst 5", st.EffectiveRPS, st.Burst)
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Recovery runs on Redis's clock, which a test cannot move: move the
+	// decrease 300ms into the past instead.
+	rdb, key := newClient(t), adaptKey(a.o.prefix, "clova")
+	ts, err := rdb.HGet(ctx, key, "ts").Int64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, key, "ts", ts-300).Err(); err != nil {
+		t.Fatal(err)
+	}
 	if st, _ = b.State(ctx); st.Factor != 1 || st.EffectiveRPS != 100 || st.Burst != 10 {
 		t.Fatalf("after recovery: %+v, want the full rate back", st)
 	}
@@ -204,9 +209,7 @@ func TestThrottledSlowsAnotherProcessCalls(t *testing.T) {
 	opt := prefix(t)
 	a := New(newClient(t), "clova", rps, burst, 0, opt) // default recovery: 0.02/s
 	b := New(newClient(t), "clova", rps, burst, 0, opt)
-	if err := a.Throttled(context.Background(), 0); err != nil {
-		t.Fatal(err)
-	}
+	a.Throttled(context.Background(), 0)
 	run := time.Second
 	grants := hammer(t, []*Limiter{b}, 4, run)
 	// Halved: 10 rps (slightly more as it recovers), burst 1; unthrottled would be 22.
@@ -220,21 +223,27 @@ func TestRetryAfterBlocksEveryProcess(t *testing.T) {
 	a := New(newClient(t), "clova", 100, 10, 0, opt)
 	b := New(newClient(t), "clova", 100, 10, 0, opt)
 	c := New(newClient(t), "clova", 100, 10, 0, opt)
-	if err := a.Throttled(context.Background(), 400*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	const retryAfter = 400 * time.Millisecond
+	throttledAt := time.Now()
+	a.Throttled(context.Background(), retryAfter)
 	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	if _, _, err := c.Acquire(short); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Acquire during Retry-After: %v, want deadline exceeded", err)
 	}
+	// The rest of the wait is measured from the throttle, not assumed: a
+	// loaded machine may take a while to get here.
+	rest := retryAfter - time.Since(throttledAt)
 	release, waited, err := b.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	if waited < 300*time.Millisecond {
-		t.Fatalf("waited %v, want the rest of the 400ms Retry-After", waited)
+	if rest > 0 && waited < rest-20*time.Millisecond { // Redis's clock counts in ms
+		t.Fatalf("waited %v, want the rest (%v) of the %v Retry-After", waited, rest, retryAfter)
+	}
+	if since := time.Since(throttledAt); since < retryAfter-20*time.Millisecond {
+		t.Fatalf("a call was admitted %v after a %v Retry-After", since, retryAfter)
 	}
 }
 
@@ -251,7 +260,7 @@ func TestHaltStopsEveryProcessUntilResumed(t *testing.T) {
 	if err := gate.Halt(ctx, "nhn", ocrerr.QuotaExhausted, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	st, halted, err := limiters[0].Gate().Halted(ctx, "nhn")
+	st, halted, err := gate.Halted(ctx, "nhn")
 	if err != nil || !halted || st.Reason != ocrerr.QuotaExhausted || st.Until.IsZero() {
 		t.Fatalf("Halted = %+v, %v, %v", st, halted, err)
 	}
@@ -280,7 +289,16 @@ func TestHaltStopsEveryProcessUntilResumed(t *testing.T) {
 			granted.Add(1)
 		})
 	}
-	time.Sleep(150 * time.Millisecond)
+	// Every process has met the halt and waits on it; none was granted.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, l := range limiters {
+		for !l.sawHalt.Load() {
+			if time.Now().After(deadline) {
+				t.Fatal("a process never met the halt")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	if n := granted.Load(); n != 0 {
 		t.Fatalf("%d calls granted while halted", n)
 	}
@@ -299,53 +317,99 @@ func TestHaltStopsEveryProcessUntilResumed(t *testing.T) {
 	}
 }
 
+// A halt with an end lifts by itself at that time: for this process's
+// clock at once, and for Redis, which expires the halt key then.
 func TestHaltResumesByItself(t *testing.T) {
-	opts := []Option{prefix(t), WithHaltPoll(10*time.Millisecond, 20*time.Millisecond)}
-	l := New(newClient(t), "ekyc", 100, 10, 0, opts...)
+	clock := newFakeClock()
+	opts := []Option{prefix(t), WithHaltPoll(10*time.Millisecond, 20*time.Millisecond), WithClock(clock.Now)}
+	rdb := newClient(t)
+	l := New(rdb, "ekyc", 100, 10, 0, opts...)
+	gate := NewGate(rdb, opts...)
 	ctx := context.Background()
-	if err := l.Gate().Halt(ctx, "ekyc", ocrerr.VendorAuth, time.Now().Add(200*time.Millisecond)); err != nil {
+	until := clock.Now().Add(time.Hour)
+	if err := gate.Halt(ctx, "ekyc", ocrerr.VendorAuth, until); err != nil {
 		t.Fatal(err)
 	}
-	release, waited, err := l.Acquire(ctx)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, _, err := l.Acquire(short); !errors.Is(err, ErrHalted) {
+		t.Fatalf("Acquire before the halt's end: %v, want ErrHalted", err)
+	}
+	if at := rdb.PExpireTime(ctx, haltKey(l.o.prefix, "ekyc")).Val(); at != time.Duration(until.UnixMilli())*time.Millisecond {
+		t.Errorf("Redis expires the halt at %v, want at its end %v", at, until.UnixMilli())
+	}
+
+	clock.Advance(time.Hour)
+	bounded, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel2()
+	release, _, err := l.Acquire(bounded)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("Acquire at the halt's end: %v", err)
 	}
 	release()
-	if waited < 150*time.Millisecond {
-		t.Fatalf("waited %v, want until the halt expired (200ms)", waited)
-	}
-	if _, halted, _ := l.Gate().Halted(ctx, "ekyc"); halted {
-		t.Fatal("still halted after its auto-resume time")
+	if _, halted, _ := gate.Halted(ctx, "ekyc"); halted {
+		t.Fatal("still halted at its auto-resume time")
 	}
 }
 
-func TestObserve(t *testing.T) {
+// The limiter is the worker's gate (tasks.Gate): Throttled slows every
+// process down and makes it wait; Halt halts the vendor for every process
+// with its reason, and this process sees it at once.
+func TestLimiterIsTheWorkersGate(t *testing.T) {
 	opt := prefix(t)
-	l := New(newClient(t), "clova", 10, 10, 0, opt, WithHaltFor(time.Hour))
+	l := New(newClient(t), "clova", 10, 10, 0, opt)
+	other := NewGate(newClient(t), opt)
 	ctx := context.Background()
 
-	if err := l.Observe(ctx, ocrerr.Permanent(ocrerr.VendorRejected, "bad parameter")); err != nil {
-		t.Fatal(err)
-	}
-	if st, _ := l.State(ctx); st.Factor != 1 || st.RetryAfter != 0 || st.Halt != nil {
-		t.Fatalf("a non-throttle error changed the state: %+v", st)
-	}
-
-	if err := l.Observe(ctx, ocrerr.Throttled("0025", 400, 2*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	l.Throttled(ctx, 2*time.Second)
 	st, _ := l.State(ctx)
 	if st.Factor > 0.6 || st.RetryAfter < time.Second || st.Halt != nil {
 		t.Fatalf("after a throttle: %+v, want factor 0.5 and ~2s Retry-After", st)
 	}
 
-	quota := &ocrerr.Error{Code: ocrerr.QuotaExhausted, Message: "quota reached", VendorCode: "0023", Halt: true}
-	if err := l.Observe(ctx, quota); err != nil {
+	until := time.Now().Add(time.Hour)
+	if err := l.Halt(ctx, string(ocrerr.QuotaExhausted), until); err != nil {
 		t.Fatal(err)
 	}
-	h, halted, err := l.Gate().Halted(ctx, "clova")
-	if err != nil || !halted || h.Reason != ocrerr.QuotaExhausted || time.Until(h.Until) < 59*time.Minute {
-		t.Fatalf("after quota error: %+v %v %v, want halted an hour for quota_exhausted", h, halted, err)
+	if got, halted := l.Halted(ctx); !halted || !got.Equal(until) {
+		t.Errorf("Halted = %v, %v right after this process halted it", got, halted)
+	}
+	h, halted, err := other.Halted(ctx, "clova")
+	if err != nil || !halted || h.Reason != ocrerr.QuotaExhausted || h.Until.UnixMilli() != until.UnixMilli() {
+		t.Fatalf("another process sees %+v %v %v, want halted an hour for quota_exhausted", h, halted, err)
+	}
+}
+
+// A halt set by another process is seen within haltCacheFor without a
+// Redis read per task; a halt this process sets is seen at once.
+func TestHaltedIsCachedBriefly(t *testing.T) {
+	clock := newFakeClock()
+	opts := []Option{prefix(t), WithClock(clock.Now)}
+	l := New(newClient(t), "v", 0, 1, 0, opts...)
+	other := NewGate(newClient(t), opts...)
+	ctx := context.Background()
+	if _, halted := l.Halted(ctx); halted {
+		t.Fatal("halted before any halt")
+	}
+	if err := other.Halt(ctx, "v", ocrerr.QuotaExhausted, clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(haltCacheFor - time.Millisecond)
+	if _, halted := l.Halted(ctx); halted {
+		t.Error("the cached answer was not used")
+	}
+	clock.Advance(time.Millisecond)
+	if _, halted := l.Halted(ctx); !halted {
+		t.Error("another process's halt not seen once the cache expired")
+	}
+	if _, err := other.Resume(ctx, "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Halt(ctx, string(ocrerr.VendorAuth), clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if until, halted := l.Halted(ctx); !halted || until.IsZero() {
+		t.Error("this process's own halt not seen at once")
 	}
 }
 
@@ -359,7 +423,7 @@ func TestAcquireReturnsPromptlyOnCancel(t *testing.T) {
 			r()
 		},
 		"halted": func(t *testing.T, l *Limiter) {
-			if err := l.Gate().Halt(context.Background(), "clova", ocrerr.VendorAuth, time.Time{}); err != nil {
+			if err := l.Halt(context.Background(), string(ocrerr.VendorAuth), time.Time{}); err != nil {
 				t.Fatal(err)
 			}
 		},

@@ -35,8 +35,8 @@ type options struct {
 	adaptive    Adaptive
 	haltPollMin time.Duration
 	haltPollMax time.Duration
-	haltFor     time.Duration
 	maxWait     time.Duration // cap of a vendor's Retry-After
+	now         func() time.Time
 }
 
 // DefaultMaxRetryAfter caps a vendor's Retry-After unless [WithMaxRetryAfter]
@@ -50,8 +50,8 @@ func buildOptions(opts []Option) options {
 		adaptive:    DefaultAdaptive,
 		haltPollMin: 250 * time.Millisecond,
 		haltPollMax: 5 * time.Second,
-		haltFor:     30 * time.Minute,
 		maxWait:     DefaultMaxRetryAfter,
+		now:         time.Now,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -113,10 +113,17 @@ func WithMaxRetryAfter(d time.Duration) Option {
 	}
 }
 
-// WithHaltFor sets how long [Limiter.Observe] halts a vendor before it
-// resumes by itself (default 30m; 0 means until an explicit Resume). After it
-// a worker tries again: if the quota is still used up, it halts again.
-func WithHaltFor(d time.Duration) Option { return func(o *options) { o.haltFor = d } }
+// WithClock replaces time.Now as this process's clock (tests pass a fake
+// one to step through halts and the halt cache without sleeping). It tells
+// the time of halts and of waits; the times several machines compare come
+// from Redis's clock whatever it says, and waits still sleep real time.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
 
 // Redis keys of one vendor account. The "{vendor}" hash tag keeps them in
 // one Redis Cluster slot, which the throttle script (two keys) needs.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // redisAddr is one real redis-server for the package: REDIS_ADDR if set,
-// else one started by testenv. Tests isolate themselves by key prefix.
+// else one started by testenv (and put in REDIS_ADDR for the examples).
+// Tests isolate themselves by key prefix.
 var redisAddr string
 
 func TestMain(m *testing.M) {
@@ -37,6 +39,10 @@ func runWithRedis(m *testing.M) int {
 	}
 	defer srv.Stop()
 	redisAddr = srv.Addr
+	if err := os.Setenv("REDIS_ADDR", redisAddr); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	return m.Run()
 }
 
@@ -50,4 +56,24 @@ func newClient(t testing.TB) redis.UniversalClient {
 // prefix isolates each test's keys on the shared server.
 func prefix(t testing.TB) Option {
 	return WithKeyPrefix("test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":")
+}
+
+// fakeClock is a clock the test moves by hand (WithClock).
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }

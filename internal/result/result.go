@@ -78,10 +78,10 @@ type VendorInfo struct {
 	Endpoint  string `json:"endpoint,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
 	UID       string `json:"uid,omitempty"`
-	// CLOVA eKYC: kept for a later Verify call.
-	InferDetailType     string `json:"inferDetailType,omitempty"`
-	InferDetailResource string `json:"inferDetailResource,omitempty"`
-	IsGrayScale         *bool  `json:"isGrayScale,omitempty"`
+	// Details are facts a vendor reports about the call beyond the keys
+	// above, kept for a later call; each vendor names its own. They are
+	// written after those keys, in order (vendorinfo.go).
+	Details []Detail `json:"-"`
 }
 
 // ErrorInfo is a failed result's "error".

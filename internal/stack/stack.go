@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/storage/s3"
 	"github.com/ocrbatch/ocrworker/internal/testenv"
 )
@@ -82,9 +85,16 @@ func binaries() (string, error) {
 type Stack struct {
 	Dir   string // everything it writes: data, logs, config
 	Bin   string
-	Redis *testenv.Redis
-	MinIO *testenv.MinIO // nil with Options.Files
-	Store *s3.Store      // nil with Options.Files
+	Redis *testenv.Redis // the single Redis; nil with Options.Redis cluster or sentinel
+	// Cluster or Sentinel is the Redis of Options.Redis "cluster" or
+	// "sentinel" (nil otherwise).
+	Cluster  *testenv.RedisCluster
+	Sentinel *testenv.RedisSentinel
+	// RedisMode and RedisURL are what the config says (redis.mode, redis.url).
+	RedisMode string
+	RedisURL  string
+	MinIO     *testenv.MinIO // nil with Options.Files
+	Store     *s3.Store      // nil with Options.Files
 	// FileRoot is storage.fileRoot with Options.Files: Dir/files.
 	FileRoot string
 	Emulator *Proc
@@ -108,6 +118,9 @@ type Options struct {
 	// Files runs on file storage (FileConfig, a directory as
 	// storage.fileRoot) instead of MinIO, which is then not started.
 	Files bool
+	// Redis is "" (one redis-server), "cluster" (3 primaries, 3 replicas)
+	// or "sentinel" (a primary, a replica, three sentinels).
+	Redis string
 }
 
 // New starts Redis, MinIO and the emulator in dir and writes a config.
@@ -127,7 +140,7 @@ func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
 			s.Close()
 		}
 	}()
-	if s.Redis, err = testenv.RunRedis(filepath.Join(dir, "redis")); err != nil {
+	if err = s.startRedis(filepath.Join(dir, "redis"), o.Redis); err != nil {
 		return s, err
 	}
 	cfg := o.Config
@@ -159,6 +172,36 @@ func New(ctx context.Context, dir string, o Options) (s *Stack, err error) {
 		return s, err
 	}
 	return s, nil
+}
+
+func (s *Stack) startRedis(dir, kind string) (err error) {
+	switch kind {
+	case "":
+		if s.Redis, err = testenv.RunRedis(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeSingle, s.Redis.URL
+	case "cluster":
+		if s.Cluster, err = testenv.RunRedisCluster(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeCluster, s.Cluster.URL
+	case "sentinel":
+		if s.Sentinel, err = testenv.RunRedisSentinel(dir); err != nil {
+			return err
+		}
+		s.RedisMode, s.RedisURL = redisconn.ModeSingle, s.Sentinel.URL
+	default:
+		return fmt.Errorf("stack: unknown Redis kind %q", kind)
+	}
+	return nil
+}
+
+// RedisClient opens a go-redis client on the stack's Redis, whatever its
+// kind; the caller closes it.
+func (s *Stack) RedisClient() (redis.UniversalClient, error) {
+	_, rdb, err := redisconn.Open(s.RedisMode, s.RedisURL)
+	return rdb, err
 }
 
 // DefaultConfig routes every type to the emulator. {{EMU}} and {{REDIS}}
@@ -228,7 +271,12 @@ func (s *Stack) WriteConfig(cfg string) error {
 	if s.MinIO != nil {
 		s3URL = s.MinIO.Endpoint
 	}
-	r := strings.NewReplacer("{{REDIS}}", s.Redis.URL, "{{S3}}", s3URL, "{{EMU}}", s.EmulatorURL, "{{FILES}}", s.FileRoot)
+	redisURL := s.RedisURL
+	if s.RedisMode == redisconn.ModeCluster {
+		// Configs name Redis as "url: {{REDIS}}"; the mode goes beside it.
+		redisURL += "\n  mode: " + redisconn.ModeCluster
+	}
+	r := strings.NewReplacer("{{REDIS}}", redisURL, "{{S3}}", s3URL, "{{EMU}}", s.EmulatorURL, "{{FILES}}", s.FileRoot)
 	s.ConfigPath = filepath.Join(s.Dir, "config.yaml")
 	return os.WriteFile(s.ConfigPath, []byte(r.Replace(cfg)), 0o600)
 }
@@ -377,6 +425,12 @@ func (s *Stack) Close() {
 	}
 	if s.Redis != nil {
 		s.Redis.Stop()
+	}
+	if s.Cluster != nil {
+		s.Cluster.Stop()
+	}
+	if s.Sentinel != nil {
+		s.Sentinel.Stop()
 	}
 }
 

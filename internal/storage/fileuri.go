@@ -62,10 +62,10 @@ func checkFilePath(p string) error {
 	if strings.IndexByte(p, 0) >= 0 {
 		return fmt.Errorf("path holds a NUL byte")
 	}
-	segs := strings.Split(strings.TrimSuffix(p[1:], "/"), "/")
-	if len(segs) == 1 && segs[0] == "" {
-		return nil // "/" itself
+	if p == "/" {
+		return nil // the root itself
 	}
+	segs := strings.Split(strings.TrimSuffix(p[1:], "/"), "/")
 	for _, seg := range segs {
 		switch seg {
 		case "":

@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/ocrbatch/ocrworker/internal/layout"
 )
 
 // The retry budget (worker.maxRetry) is counted here, not by asynq.
@@ -22,36 +23,13 @@ import (
 // Tasks queued by older producers still carry MaxRetry = the budget. When
 // such a task is on asynq's last try and is not finished (a requeue, or a
 // retry the worker's budget still allows), it is handed back as a fresh
-// task: same payload bytes, ID HandBackID(ID), its failures so far in a
-// task header (failuresHeader), asynq MaxRetry RetryCeiling; the old task
-// is then revoked. So `attempts` in the result stays failed tries + 1.
-
-// RetryCeiling is the asynq MaxRetry of every recognize task: a safety net
-// far above any worker.maxRetry (config caps it at config.MaxRetryLimit).
-const RetryCeiling = 100
-
-// failuresHeader carries a handed-back task's failed tries so far.
-const failuresHeader = "ocr-failures"
-
-// HandBackID is the task ID of a task handed back on asynq's last try.
-func HandBackID(id string) string { return id + "-again" }
+// task: same payload bytes, ID layout.HandBackID(ID), its failures so far
+// in a task header (layout.HandBack), asynq MaxRetry layout.RetryCeiling;
+// the old task is then revoked. So `attempts` in the result stays failed tries + 1.
 
 // Enqueuer is what hands a task back: an *asynq.Client.
 type Enqueuer interface {
 	EnqueueContext(ctx context.Context, t *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
-}
-
-// carriedFailures reads the failures a handed-back task carries (0 for any
-// other task).
-func carriedFailures(t *asynq.Task) int {
-	if t == nil {
-		return 0
-	}
-	n, err := strconv.Atoi(t.Headers()[failuresHeader])
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
 }
 
 // budget is the number of failed tries after which a transient failure is
@@ -84,8 +62,8 @@ func (h *Handler) keepAlive(ctx context.Context, t *asynq.Task, retried, asynqMa
 	if IsFailure(err) {
 		failures++
 	}
-	next := asynq.NewTaskWithHeaders(t.Type(), t.Payload(), map[string]string{failuresHeader: strconv.Itoa(failures)})
-	opts := []asynq.Option{asynq.TaskID(HandBackID(id)), asynq.Queue(queue), asynq.MaxRetry(RetryCeiling),
+	next := layout.HandBack(t, failures)
+	opts := []asynq.Option{asynq.TaskID(layout.HandBackID(id)), asynq.Queue(queue), asynq.MaxRetry(layout.RetryCeiling),
 		asynq.ProcessIn(RetryDelay(failures, err, nil))}
 	if h.TaskTimeout > 0 {
 		opts = append(opts, asynq.Timeout(h.TaskTimeout))
@@ -95,9 +73,9 @@ func (h *Handler) keepAlive(ctx context.Context, t *asynq.Task, retried, asynqMa
 		// Not handed back: asynq archives it (visible, re-runnable).
 		return fmt.Errorf("%w (not handed back: %v)", err, eerr)
 	}
-	h.Log.Info().Str("task", id).Str("next", HandBackID(id)).Int("failures", failures).
+	h.Log.Info().Str("task", id).Str("next", layout.HandBackID(id)).Int("failures", failures).
 		Msg("task handed back as a fresh task: its asynq retry limit (set by an older producer) is reached")
-	return fmt.Errorf("%w: handed back as %s", asynq.RevokeTask, HandBackID(id))
+	return fmt.Errorf("%w: handed back as %s", asynq.RevokeTask, layout.HandBackID(id))
 }
 
 // lastTryErr is what a transient storage failure returns: retried while the

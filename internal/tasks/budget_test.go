@@ -12,8 +12,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -51,7 +51,7 @@ func runServer(t *testing.T, h *Handler) (*asynq.Client, *asynq.Inspector) {
 		DelayedTaskCheckInterval: 100 * time.Millisecond, LogLevel: asynq.FatalLevel,
 	})
 	mux := asynq.NewServeMux()
-	mux.Handle(TypeRecognize, h)
+	mux.Handle(layout.TypeRecognize, h)
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestRequeueOnTheLastTryIsNotArchived(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		asynqRetry int
-	}{{"old producer", 1}, {"new producer", RetryCeiling}} {
+	}{{"old producer", 1}, {"new producer", layout.RetryCeiling}} {
 		t.Run(tc.name, func(t *testing.T) {
 			unavailable := ocrerr.Transient(ocrerr.VendorUnavailable, "vendor answered 503").WithVendor("0500", 503)
 			f := newFixture(t, unavailable)
@@ -94,7 +94,7 @@ func TestRequeueOnTheLastTryIsNotArchived(t *testing.T) {
 			f.h.MaxRetry = 1
 			client, insp := runServer(t, f.h)
 			p := receiptTask
-			task, err := NewRecognizeTask(p)
+			task, err := layout.NewRecognizeTask(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,11 +132,11 @@ func TestTransientFailuresBeyondTheBudgetEndWithAResult(t *testing.T) {
 	f := newFixture(t, unavailable, unavailable, unavailable)
 	f.h.MaxRetry = 1
 	client, _ := runServer(t, f.h)
-	task, err := NewRecognizeTask(receiptTask)
+	task, err := layout.NewRecognizeTask(receiptTask)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Enqueue(task, asynq.MaxRetry(RetryCeiling)); err != nil {
+	if _, err := client.Enqueue(task, asynq.MaxRetry(layout.RetryCeiling)); err != nil {
 		t.Fatal(err)
 	}
 	r, ok := waitResult(t, f, "r/docs/a.png.json", 20*time.Second)
@@ -149,16 +149,21 @@ func TestTransientFailuresBeyondTheBudgetEndWithAResult(t *testing.T) {
 }
 
 // strictBatches counts like internal/batch: an id CheckID rejects is an error.
-type strictBatches struct{ finished int }
+type strictBatches struct {
+	noBooks
+	finished int
+}
 
 func (b *strictBatches) Finish(_ context.Context, id, _, _, _ string) (bool, error) {
-	if err := batch.CheckID(id); err != nil {
+	if err := layout.CheckBatchID(id); err != nil {
 		return false, err
 	}
 	b.finished++
 	return false, nil
 }
-func (b *strictBatches) Summary(context.Context, string) ([]byte, error) { return nil, nil }
+func (b *strictBatches) WriteSummary(context.Context, storage.Bucket, string, string) error {
+	return nil
+}
 
 // TestBadBatchIsAnInvalidTaskResult: a batch id no batch can have (a
 // schedule named "nightly receipts") used to requeue forever, one HEAD a
@@ -167,9 +172,9 @@ func TestBadBatchIsAnInvalidTaskResult(t *testing.T) {
 	f := newFixture(t)
 	bs := &strictBatches{}
 	f.h.Batches = bs
-	b, _ := json.Marshal(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt,
+	b, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt,
 		Out: "s3://out/r/", Batch: "nightly receipts-20261202T0200"})
-	if err := f.h.ProcessTask(t.Context(), asynq.NewTask(TypeRecognize, b)); err != nil {
+	if err := f.h.ProcessTask(t.Context(), asynq.NewTask(layout.TypeRecognize, b)); err != nil {
 		t.Fatalf("bad batch: %v, want the task to end", err)
 	}
 	r, _ := f.result(t, "r/docs/a.png.json")
@@ -205,7 +210,7 @@ func TestVendorRetryAfterIsCapped(t *testing.T) {
 
 // The safety net must stay out of reach of any budget the config accepts.
 func TestRetryCeilingAboveEveryBudget(t *testing.T) {
-	if RetryCeiling <= config.MaxRetryLimit {
-		t.Fatalf("RetryCeiling %d <= config.MaxRetryLimit %d", RetryCeiling, config.MaxRetryLimit)
+	if layout.RetryCeiling <= config.MaxRetryLimit {
+		t.Fatalf("layout.RetryCeiling %d <= config.MaxRetryLimit %d", layout.RetryCeiling, config.MaxRetryLimit)
 	}
 }

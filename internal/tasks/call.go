@@ -2,7 +2,10 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -97,6 +100,26 @@ func (h *Handler) haltedRequeue(ctx context.Context, v *Vendor) error {
 		wait = min(time.Until(until), wait)
 	}
 	return &requeue{after: max(wait, time.Second), reason: "vendor " + v.Name + " is halted"}
+}
+
+// RunWaiting runs now every task waiting in asynq's retry set, in every
+// queue, and reports how many: after `producer resume`, the tasks that met
+// the halt (haltedRequeue) must not wait out its full length. Tasks
+// retrying for other reasons just retry early.
+func RunWaiting(insp *asynq.Inspector) (int, error) {
+	queues, err := insp.Queues()
+	if err != nil {
+		return 0, err
+	}
+	var woken int
+	for _, q := range queues {
+		n, err := insp.RunAllRetryTasks(q)
+		if err != nil {
+			return woken, fmt.Errorf("queue %s: %w", q, err)
+		}
+		woken += n
+	}
+	return woken, nil
 }
 
 func (h *Handler) maxRetryAfter() time.Duration {

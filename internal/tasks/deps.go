@@ -32,16 +32,6 @@ type Metrics interface {
 	BytesFetched(n int64)
 }
 
-// Batches counts documents per batch; implemented by internal/batch.
-type Batches interface {
-	// Finish records a source's final outcome once (re-runs do not count
-	// twice) and reports whether that completed the batch; the summary
-	// object is then written by WriteSummary.
-	Finish(ctx context.Context, batch, source, status, code string) (done bool, err error)
-	// Summary returns the summary JSON of a finished batch.
-	Summary(ctx context.Context, batch string) ([]byte, error)
-}
-
 type noMetrics struct{}
 
 func (noMetrics) VendorCall(string, string, string, time.Duration) {}

@@ -9,7 +9,7 @@ import (
 
 // Sightings remembers, across workers and restarts, when a task was first
 // met by a worker that could not read it (implemented on Redis by
-// internal/setup). A Redis key per task ID is the clock: asynq tells a
+// internal/sightings). A Redis key per task ID is the clock: asynq tells a
 // handler neither when a task was enqueued nor which run this is.
 type Sightings interface {
 	// FirstSeen records now as the first sighting of task id unless one is
@@ -31,7 +31,7 @@ func (h *Handler) unknownOrFail(ctx context.Context, j *job, e *ocrerr.Error, wh
 		return h.finish(ctx, j, e)
 	}
 	now := h.now()
-	first, err := h.Sightings.FirstSeen(ctx, j.p.TaskID(), now)
+	first, err := h.Sightings.FirstSeen(ctx, j.TaskID(), now)
 	if err != nil {
 		first = now // Redis trouble: the grace starts again, nothing is lost
 	}

@@ -10,11 +10,12 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
-// memSightings remembers first sightings like the Redis one in setup.
+// memSightings remembers first sightings like the Redis one in internal/sightings.
 type memSightings struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
@@ -37,10 +38,10 @@ func (m *memSightings) FirstSeen(_ context.Context, id string, now time.Time) (t
 // the task back (not a failure, no result) for worker.unknownGrace, then
 // fails it as before.
 func TestUnknownIsHandedBackForTheGrace(t *testing.T) {
-	future, _ := json.Marshal(Recognize{V: PayloadVersion + 1, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/f/"})
-	vendor, _ := json.Marshal(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Vendor: "newvendor", Out: "s3://out/v/"})
-	route, _ := json.Marshal(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeCreditCard, Out: "s3://out/t/"})
-	newType, _ := json.Marshal(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: "boarding-pass", Out: "s3://out/n/"})
+	future, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion + 1, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/f/"})
+	vendor, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Vendor: "newvendor", Out: "s3://out/v/"})
+	route, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeCreditCard, Out: "s3://out/t/"})
+	newType, _ := json.Marshal(layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: "boarding-pass", Out: "s3://out/n/"})
 	for _, tc := range []struct {
 		name    string
 		payload []byte
@@ -58,7 +59,7 @@ func TestUnknownIsHandedBackForTheGrace(t *testing.T) {
 			f.h.Now = func() time.Time { return now }
 			f.h.UnknownGrace = 10 * time.Minute
 			f.h.Sightings = &memSightings{seen: map[string]time.Time{}}
-			task := asynq.NewTask(TypeRecognize, tc.payload)
+			task := asynq.NewTask(layout.TypeRecognize, tc.payload)
 			for _, after := range []time.Duration{0, time.Minute, 8 * time.Minute} {
 				now = now.Add(after)
 				err := f.h.ProcessTask(t.Context(), task)

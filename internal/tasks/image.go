@@ -11,9 +11,47 @@ import (
 
 	"github.com/ocrbatch/ocrworker/internal/imageformat"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
+
+// images are the checked image(s) of one task: the source and, for
+// face-compare, the face photo.
+type images struct{ src, face *prepared }
+
+// close closes what the vendor client never opened; safe on a partial set.
+func (im *images) close() {
+	for _, p := range []*prepared{im.src, im.face} {
+		if p != nil {
+			p.close()
+		}
+	}
+}
+
+// prepareRequest checks the task's image(s) (prepare) and builds the
+// vendor request. The images must be closed, even on error.
+func (h *Handler) prepareRequest(ctx context.Context, j *job) (*vendors.Request, *images, *ocrerr.Error) {
+	v := j.vendor
+	imgs := &images{}
+	var oerr *ocrerr.Error
+	imgs.src, oerr = h.prepare(ctx, j, h.Store.Bucket(j.Src.Bucket), j.src, j.imageWhat())
+	if oerr != nil {
+		return nil, imgs, oerr
+	}
+	req := &vendors.Request{DocumentType: j.Type, Image: imgs.src.image, PII: v.PII || (v.TaskPII && j.PII),
+		KeepRaw: v.KeepRaw, Verify: v.Verify || j.Verify}
+	j.res.Source.Format = imgs.src.image.Format
+	if j.Type == result.TypeFaceCompare {
+		imgs.face, oerr = h.prepare(ctx, j, h.Store.Bucket(j.FaceSrc.Bucket), j.face, "face image")
+		if oerr != nil {
+			return nil, imgs, oerr
+		}
+		j.res.FaceSource.Format = imgs.face.image.Format
+		req.Face = &imgs.face.image
+	}
+	return req, imgs, nil
+}
 
 // prepared is a checked image ready to send.
 type prepared struct {

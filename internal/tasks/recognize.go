@@ -1,10 +1,17 @@
-// Recognize: fetch and check the image (image.go), call the vendor under
-// its gate (call.go), write the one result per source (write.go).
-
+// Package tasks runs recognize tasks: the handler a worker serves
+// layout.TypeRecognize with. One task flows one way through its files:
+//
+//	recognize.go  decode the payload, check where the result goes, look for
+//	              a current result, pick the vendor (this file)
+//	image.go      fetch and check the image(s)
+//	call.go       call the vendor under its gate
+//	write.go      write the raw copy and the result, record the batch count
+//
+// errors.go, budget.go and grace.go say what an outcome means to asynq
+// (retry, requeue, hand back); deps.go lists what the handler is given.
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +20,8 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
+	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
@@ -36,12 +45,13 @@ type Vendor struct {
 // Handler runs TypeRecognize tasks: fetch, check, call the vendor, write
 // the one result per source.
 type Handler struct {
-	Store    storage.Store
-	Vendors  map[string]*Vendor
-	Routes   map[string]string // document type -> vendor name
+	Store   storage.Store
+	Vendors map[string]*Vendor // by name, as in Config.Vendors
+	// Config routes a task to its vendor (config.VendorFor).
+	Config   *config.Config
 	Log      zerolog.Logger
 	Metrics  Metrics           // optional
-	Batches  Batches           // optional
+	Batches  batch.Books       // optional
 	Buckets  storage.AllowList // optional: the buckets tasks may read and write (storage.buckets)
 	RateWait time.Duration
 	Now      func() time.Time
@@ -76,24 +86,25 @@ func (h *Handler) now() time.Time {
 	return h.Now()
 }
 
-// job is one run of one task.
+// job is one run of one task: the decoded payload, then what each stage
+// learns, in order.
 type job struct {
-	p         Recognize
+	layout.Doc
 	log       zerolog.Logger
 	attempt   int
 	lastTry   bool
 	started   time.Time
-	out       storage.URI
-	src       storage.URI
 	resultKey string
 	owner     string // layout.Owner of the source: written into the result, never the key itself
 	res       result.Result
-	vendor    *Vendor
-	faceRef   string // face-compare: FaceRef of the face photo
-	// The result object as the run found it at the start (nil: none), so
-	// the write needs no second HEAD. resultSeen: that HEAD succeeded.
+
+	// Found by lookup.
+	src, face  storage.ObjectInfo // face: face-compare only
+	faceRef    string             // face-compare: FaceRef of the face photo
 	seenResult *storage.ObjectInfo
-	resultSeen bool
+	resultSeen bool // the result's HEAD succeeded; seenResult nil: there was none
+
+	vendor *Vendor // picked by pickVendor
 }
 
 // ProcessTask implements asynq.Handler.
@@ -101,91 +112,128 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	id, _ := asynq.GetTaskID(ctx)
 	retried, _ := asynq.GetRetryCount(ctx)
 	asynqMax, _ := asynq.GetMaxRetry(ctx)
-	failures := retried + carriedFailures(t)
+	failures := retried + layout.CarriedFailures(t)
 	log := h.Log.With().Str("task", id).Logger()
 
-	p, err := decodeRecognize(t.Payload())
+	d, err := layout.DecodeRecognize(t.Payload())
 	if err != nil {
 		// Without a readable source and output there is nowhere to write a
 		// result: archive the task (visible in the dashboard) instead.
-		if p.Source == "" || p.Out == "" || !canWrite(p) {
+		if !d.Writable() {
 			log.Error().Err(err).Msg("unreadable task payload: archived")
 			return fmt.Errorf("%w: %v", asynq.SkipRetry, err)
 		}
-		j := h.newJob(p, log, failures, h.budget(asynqMax))
+		j := h.newJob(d, log, failures, h.budget(asynqMax))
 		invalid := ocrerr.Permanent(ocrerr.InvalidTask, "%v", err)
-		if p.V > PayloadVersion {
-			err = h.unknownOrFail(ctx, j, invalid, fmt.Sprintf("payload version %d", p.V))
+		if d.V > layout.PayloadVersion {
+			err = h.unknownOrFail(ctx, j, invalid, fmt.Sprintf("payload version %d", d.V))
 		} else {
 			err = h.finish(ctx, j, invalid)
 		}
 		return h.keepAlive(ctx, t, retried, asynqMax, failures, err)
 	}
-	j := h.newJob(p, log, failures, h.budget(asynqMax))
+	j := h.newJob(d, log, failures, h.budget(asynqMax))
 	return h.keepAlive(ctx, t, retried, asynqMax, failures, h.run(ctx, j))
 }
 
-func canWrite(p Recognize) bool {
-	src, err := storage.ParseURI(p.Source)
-	if err != nil || src.IsPrefix() {
-		return false
-	}
-	_, err = OutPrefix(p.Out)
-	return err == nil
-}
-
 // newJob starts a run after `failures` failed tries, of a budget of maxRetry.
-func (h *Handler) newJob(p Recognize, log zerolog.Logger, failures, maxRetry int) *job {
-	j := &job{p: p, log: log, attempt: failures + 1, lastTry: failures >= maxRetry, started: h.now()}
-	j.src, _ = storage.ParseURI(p.Source)
-	j.out, _ = OutPrefix(p.Out)
-	j.resultKey = layout.ResultKey(j.out.Key, j.src.Key)
-	j.owner = layout.Owner(p.Source)
+func (h *Handler) newJob(d layout.Doc, log zerolog.Logger, failures, maxRetry int) *job {
+	j := &job{Doc: d, log: log, attempt: failures + 1, lastTry: failures >= maxRetry, started: h.now(),
+		resultKey: d.ResultKey(), owner: d.Owner()}
 	j.res = result.Result{
-		Schema: result.Schema, DocumentType: p.Type, Batch: p.Batch, Attempts: j.attempt,
-		Source: result.Source{URI: p.Source},
+		Schema: result.Schema, DocumentType: d.Type, Batch: d.Batch, Attempts: j.attempt,
+		Source: result.Source{URI: d.Source},
 	}
 	return j
 }
 
+// run takes a decoded task through its stages, in order. Every outcome
+// ends in finish (write.go), which writes the result and records the batch.
 func (h *Handler) run(ctx context.Context, j *job) error {
-	// Where the result would go is checked before anything is read: these
-	// outcomes cannot be written as a result, so they go to the batch.
+	// 1. Where the result would go is checked before anything is read:
+	// these outcomes cannot be written as a result, so they go to the batch.
 	if e := h.checkLocations(j); e != nil {
-		if e.Code == ocrerr.ForbiddenLocation && h.Buckets.CanWrite(j.out.Bucket) {
+		if e.Code == ocrerr.ForbiddenLocation && h.Buckets.CanWrite(j.Dest.Bucket) {
 			return h.finish(ctx, j, e) // only the source is forbidden: its result says so
 		}
 		return h.unwritable(ctx, j, e)
 	}
-	// Error messages name the image at fault; a pair has two.
-	srcWhat := "source image"
-	if j.p.Type == result.TypeFaceCompare {
-		srcWhat = "card image"
+	// 2. A result for this very version of the source means the work is
+	// done: a re-run after a crash or a duplicate costs no vendor call.
+	if stop, err := h.lookup(ctx, j); stop {
+		return err
 	}
-	srcBucket := h.Store.Bucket(j.src.Bucket)
-	info, err := srcBucket.Head(ctx, j.src.Key)
+	// 3. The vendor, and whether it takes calls now.
+	if stop, err := h.pickVendor(ctx, j); stop {
+		return err
+	}
+	// 4. Fetch and check the image(s) (image.go).
+	req, imgs, oerr := h.prepareRequest(ctx, j)
+	defer imgs.close()
+	if oerr != nil {
+		return h.finish(ctx, j, oerr)
+	}
+	// 5. Call the vendor (call.go).
+	resp, err := h.call(ctx, j, req)
 	if err != nil {
-		return h.finish(ctx, j, storageErr(err, srcWhat))
+		return h.finish(ctx, j, err)
 	}
-	j.res.Source.ETag, j.res.Source.Size = info.ETag, info.Size
-	var (
-		faceURI  storage.URI
-		faceInfo storage.ObjectInfo
-	)
-	if j.p.Type == result.TypeFaceCompare {
+	// 6. Write the raw copy and the result; 7. record the batch (write.go).
+	if err := h.useAnswer(ctx, j, req, resp, imgs); err != nil {
+		return h.finish(ctx, j, err)
+	}
+	return h.finish(ctx, j, nil)
+}
+
+// imageWhat names the image at fault in error messages; a pair has two.
+func (j *job) imageWhat() string {
+	if j.Type == result.TypeFaceCompare {
+		return "card image"
+	}
+	return "source image"
+}
+
+// checkLocations refuses, before any read, a task whose result cannot be
+// written where it belongs: a result key over S3's limit, a source key in
+// the reserved _ocr/ area of the output, or a bucket outside the
+// allow-lists (storage.buckets).
+func (h *Handler) checkLocations(j *job) *ocrerr.Error {
+	switch {
+	case !h.Buckets.CanWrite(j.Dest.Bucket):
+		return ocrerr.Permanent(ocrerr.ForbiddenLocation, "output bucket is not in storage.buckets.write")
+	case !h.Buckets.CanRead(j.Src.Bucket):
+		return ocrerr.Permanent(ocrerr.ForbiddenLocation, "source bucket is not in storage.buckets.read")
+	case j.Face != "" && j.FaceSrc.Bucket != "" && !h.Buckets.CanRead(j.FaceSrc.Bucket):
+		return ocrerr.Permanent(ocrerr.ForbiddenLocation, "face image bucket is not in storage.buckets.read")
+	case len(j.resultKey) > layout.MaxKeyBytes:
+		return ocrerr.Permanent(ocrerr.KeyTooLong, "result key would be %d bytes, over S3's %d", len(j.resultKey), layout.MaxKeyBytes)
+	case layout.ReservedSource(j.Src.Key):
+		return ocrerr.Permanent(ocrerr.ResultConflict, "source key lies in the reserved %s area of the output", layout.Area)
+	}
+	return nil
+}
+
+// lookup HEADs the source (and face photo) and the result. stop: the run
+// ends with err, as when the result is current (the task then only counts
+// in its batch).
+// The result's HEAD is kept, so the write needs no second one.
+func (h *Handler) lookup(ctx context.Context, j *job) (stop bool, err error) {
+	j.src, err = h.Store.Bucket(j.Src.Bucket).Head(ctx, j.Src.Key)
+	if err != nil {
+		return true, h.finish(ctx, j, storageErr(err, j.imageWhat()))
+	}
+	j.res.Source.ETag, j.res.Source.Size = j.src.ETag, j.src.Size
+	if j.Type == result.TypeFaceCompare {
 		// The face photo's version is part of what makes a result current.
-		faceURI, _ = storage.ParseURI(j.p.Face)
-		faceInfo, err = h.Store.Bucket(faceURI.Bucket).Head(ctx, faceURI.Key)
+		j.face, err = h.Store.Bucket(j.FaceSrc.Bucket).Head(ctx, j.FaceSrc.Key)
 		if err != nil {
-			return h.finish(ctx, j, storageErr(err, "face image"))
+			return true, h.finish(ctx, j, storageErr(err, "face image"))
 		}
-		j.faceRef = layout.FaceRef(j.p.Face, faceInfo.ETag)
-		j.res.FaceSource = &result.Source{URI: j.p.Face, ETag: faceInfo.ETag, Size: faceInfo.Size}
+		j.faceRef = layout.FaceRef(j.Face, j.face.ETag)
+		j.res.FaceSource = &result.Source{URI: j.Face, ETag: j.face.ETag, Size: j.face.Size}
 	}
 
-	// A result for this very version of the source means the work is done:
-	// a re-run after a crash or a duplicate costs no vendor call.
-	existing, err := h.Store.Bucket(j.out.Bucket).Head(ctx, j.resultKey)
+	existing, err := h.Store.Bucket(j.Dest.Bucket).Head(ctx, j.resultKey)
 	if err == nil || errors.Is(err, storage.ErrNotFound) {
 		j.resultSeen = true
 		if err == nil {
@@ -194,149 +242,43 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	}
 	switch {
 	case err == nil && !layout.OwnedBy(existing.Metadata, j.owner):
-		return h.unwritable(ctx, j, errNotOurs())
-	case err == nil && !j.p.Force && layout.ResultCurrent(existing.Metadata, j.owner, info.ETag, j.faceRef):
+		return true, h.unwritable(ctx, j, errNotOurs())
+	case err == nil && !j.Force && layout.ResultCurrent(existing.Metadata, j.owner, j.src.ETag, j.faceRef):
 		j.log.Debug().Msg("result already exists for this source version")
-		return h.recordBatch(ctx, j, existing.Metadata[layout.MetaStatus], existing.Metadata[layout.MetaCode])
+		return true, h.recordBatch(ctx, j, existing.Metadata[layout.MetaStatus], existing.Metadata[layout.MetaCode])
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		return h.finish(ctx, j, storageErr(err, "result"))
+		return true, h.finish(ctx, j, storageErr(err, "result"))
 	}
+	return false, nil
+}
 
-	if !result.KnownType(j.p.Type) {
-		return h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.p.Type),
-			"document type "+j.p.Type)
+// pickVendor finds the task's vendor (config.VendorFor) and hands the task
+// back while that vendor is halted. stop: the run ends, err is its outcome.
+func (h *Handler) pickVendor(ctx context.Context, j *job) (stop bool, err error) {
+	if !result.KnownType(j.Type) {
+		return true, h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "unknown document type %q", j.Type),
+			"document type "+j.Type)
 	}
-	v, oerr := h.vendorFor(j.p)
-	if oerr != nil {
-		if oerr.Code == ocrerr.UnknownVendor {
-			return h.unknownOrFail(ctx, j, oerr, "vendor or route")
-		}
-		return h.finish(ctx, j, oerr)
+	name, _, rerr := h.Config.VendorFor(j.Type, j.Vendor)
+	var re *config.RouteError
+	switch {
+	case errors.As(rerr, &re) && re.Unknown:
+		// A newer worker may know the vendor or route (a rolling deploy).
+		return true, h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownVendor, "%v", rerr), "vendor or route")
+	case rerr != nil:
+		return true, h.finish(ctx, j, ocrerr.Permanent(ocrerr.UnknownDocumentType, "%v", rerr))
+	}
+	v := h.Vendors[name]
+	if v == nil { // configured, but no client was built for it
+		return true, h.unknownOrFail(ctx, j, ocrerr.Permanent(ocrerr.UnknownVendor, "vendor %q is not configured", name), "vendor or route")
 	}
 	j.vendor = v
 	j.res.Vendor = result.VendorInfo{Name: v.Name, Kind: v.Client.Kind()}
-	if n := len(layout.RawKey(j.out.Key, j.src.Key)); v.KeepRaw && n > layout.MaxKeyBytes {
-		return h.finish(ctx, j, ocrerr.Permanent(ocrerr.KeyTooLong, "raw copy key would be %d bytes, over S3's %d", n, layout.MaxKeyBytes))
+	if n := len(j.RawKey()); v.KeepRaw && n > layout.MaxKeyBytes {
+		return true, h.finish(ctx, j, ocrerr.Permanent(ocrerr.KeyTooLong, "raw copy key would be %d bytes, over S3's %d", n, layout.MaxKeyBytes))
 	}
 	if rq := h.haltedRequeue(ctx, v); rq != nil {
-		return rq
+		return true, rq
 	}
-
-	img, oerr := h.prepare(ctx, j, srcBucket, info, srcWhat)
-	if oerr != nil {
-		return h.finish(ctx, j, oerr)
-	}
-	defer img.close()
-	req := &vendors.Request{DocumentType: j.p.Type, Image: img.image, PII: v.PII || (v.TaskPII && j.p.PII), KeepRaw: v.KeepRaw, Verify: v.Verify || j.p.Verify}
-	j.res.Source.Format = img.image.Format
-	var face *prepared
-	if j.p.Type == result.TypeFaceCompare {
-		face, oerr = h.prepare(ctx, j, h.Store.Bucket(faceURI.Bucket), faceInfo, "face image")
-		if oerr != nil {
-			return h.finish(ctx, j, oerr)
-		}
-		defer face.close()
-		j.res.FaceSource.Format = face.image.Format
-		req.Face = &face.image
-	}
-
-	resp, err := h.call(ctx, j, req)
-	if err != nil {
-		return h.finish(ctx, j, err)
-	}
-	if !req.PII {
-		if err := vendors.Scrub(j.p.Type, resp); err != nil {
-			return h.finish(ctx, j, ocrerr.Permanent(ocrerr.Internal, "%v", err))
-		}
-	}
-	j.res.Source.SHA256 = img.sum()
-	if face != nil {
-		j.res.FaceSource.SHA256 = face.sum()
-	}
-	j.res.Vendor.Endpoint, j.res.Vendor.RequestID, j.res.Vendor.UID = resp.Endpoint, resp.RequestID, resp.UID
-	j.res.Vendor.InferDetailType, j.res.Vendor.InferDetailResource, j.res.Vendor.IsGrayScale = resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale
-	j.res.Fields = resp.Fields
-	if v.KeepRaw && len(resp.Raw) > 0 {
-		rawKey := layout.RawKey(j.out.Key, j.src.Key)
-		if _, err := h.Store.Bucket(j.out.Bucket).Put(ctx, rawKey, bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
-			storage.PutOptions{ContentType: "application/json"}); err != nil {
-			return h.finish(ctx, j, storageErr(err, "raw result"))
-		}
-	}
-	return h.finish(ctx, j, nil)
-}
-
-func (h *Handler) vendorFor(p Recognize) (*Vendor, *ocrerr.Error) {
-	name := p.Vendor
-	if name == "" {
-		name = h.Routes[p.Type]
-		if name == "" {
-			return nil, ocrerr.Permanent(ocrerr.UnknownVendor, "no vendor is routed for document type %q", p.Type)
-		}
-	}
-	v, ok := h.Vendors[name]
-	if !ok {
-		return nil, ocrerr.Permanent(ocrerr.UnknownVendor, "vendor %q is not configured", name)
-	}
-	if !v.Client.Supports(p.Type) {
-		return nil, ocrerr.Permanent(ocrerr.UnknownDocumentType, "vendor %q (%s) does not read %s", name, v.Client.Kind(), p.Type)
-	}
-	return v, nil
-}
-
-// finish decides what an outcome means: success and permanent failures
-// write the result; transient failures retry until the last attempt, which
-// writes retries_exhausted; requeues go back to the queue untouched.
-func (h *Handler) finish(ctx context.Context, j *job, err error) error {
-	if err != nil {
-		var rq *requeue
-		if errors.As(err, &rq) || ctx.Err() != nil {
-			return err
-		}
-		e := ocrerr.Classify(err)
-		if e.Code == ocrerr.StorageUnavailable {
-			// Storage trouble is never the document's fault: keep retrying,
-			// then archive (nothing is lost).
-			j.log.Warn().Err(e).Int("attempt", j.attempt).Msg("storage unavailable")
-			return lastTryErr(j, e)
-		}
-		if e.Retryable && !j.lastTry {
-			j.log.Warn().Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).Int("attempt", j.attempt).Msg("transient failure: will retry")
-			return e
-		}
-		if e.Retryable {
-			final := *e
-			final.Code, final.Message = ocrerr.RetriesExhausted, fmt.Sprintf("gave up after %d attempts; last error %s: %s", j.attempt, e.Code, e.Message)
-			e = &final
-		}
-		j.res.Status, j.res.Fields, j.res.Error = result.StatusFailed, nil, result.ErrorInfoFrom(e)
-	} else {
-		j.res.Status = result.StatusSucceeded
-	}
-	done := h.now()
-	j.res.StartedAt, j.res.CompletedAt = result.Time{Time: j.started}, result.Time{Time: done}
-	j.res.DurationMs = done.Sub(j.started).Milliseconds()
-	standing, werr := h.writeResult(ctx, j)
-	if werr != nil {
-		if e, ok := ocrerr.As(werr); ok && !e.Retryable {
-			return h.unwritable(ctx, j, e)
-		}
-		j.log.Warn().Err(werr).Msg("result write failed: will retry")
-		return lastTryErr(j, werr)
-	}
-	if standing != nil {
-		j.log.Info().Msg("another run's result stands: counted as written")
-		return h.recordBatch(ctx, j, standing[layout.MetaStatus], standing[layout.MetaCode])
-	}
-	code := ""
-	if j.res.Error != nil {
-		code = j.res.Error.Code
-	}
-	h.metrics().Result(j.p.Type, j.res.Status, code)
-	ev := j.log.Info()
-	if j.res.Status == result.StatusFailed {
-		ev = j.log.Warn().Str("code", code)
-	}
-	ev.Str("type", j.p.Type).Str("status", j.res.Status).Int64("ms", j.res.DurationMs).Msg("result written")
-	return h.recordBatch(ctx, j, j.res.Status, code)
+	return false, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
@@ -20,6 +21,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
 	"github.com/ocrbatch/ocrworker/internal/testimages"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
+	"github.com/ocrbatch/ocrworker/internal/vendors/clovaocr"
 )
 
 // scriptedVendor answers each call with the next scripted error (nil:
@@ -108,8 +110,9 @@ func newFixture(t *testing.T, script ...error) *fixture {
 	f.h = &Handler{
 		Store:   f.store,
 		Vendors: map[string]*Vendor{"v": {Name: "v", Client: f.vendor, Gate: f.gate, MaxImageBytes: 1 << 20, HaltFor: time.Minute}},
-		Routes:  map[string]string{result.TypeReceipt: "v"},
-		Log:     zerolog.Nop(),
+		Config: &config.Config{Routes: map[string]string{result.TypeReceipt: "v"},
+			Vendors: map[string]*config.Vendor{"v": {Kind: clovaocr.Kind}}},
+		Log: zerolog.Nop(),
 	}
 	f.put(t, "in", "docs/a.png", f.image)
 	return f
@@ -123,13 +126,20 @@ func (f *fixture) put(t *testing.T, bucket, key string, b []byte) {
 }
 
 // run runs one attempt as asynq would: retried earlier failures, maxRetry budget.
-func (f *fixture) run(t *testing.T, p Recognize, retried, maxRetry int) error {
+func (f *fixture) run(t *testing.T, p layout.Recognize, retried, maxRetry int) error {
 	t.Helper()
-	p.V = PayloadVersion
-	if err := p.Validate(); err != nil {
+	return f.h.run(t.Context(), f.h.newJob(doc(t, p), zerolog.Nop(), retried, maxRetry))
+}
+
+// doc parses a valid payload (its version set) as the handler would.
+func doc(t *testing.T, p layout.Recognize) layout.Doc {
+	t.Helper()
+	p.V = layout.PayloadVersion
+	d, err := p.Parse()
+	if err != nil {
 		t.Fatal(err)
 	}
-	return f.h.run(t.Context(), f.h.newJob(p, zerolog.Nop(), retried, maxRetry))
+	return d
 }
 
 func (f *fixture) result(t *testing.T, key string) (result.Result, storage.ObjectInfo) {
@@ -146,7 +156,7 @@ func (f *fixture) result(t *testing.T, key string) (result.Result, storage.Objec
 	return r, info
 }
 
-var receiptTask = Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
+var receiptTask = layout.Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
 
 func TestSuccessWritesOneResultWithItsSourceVersion(t *testing.T) {
 	f := newFixture(t)
@@ -288,7 +298,7 @@ func TestBadInputsFailBeforeAnyVendorCall(t *testing.T) {
 		"missing.png": "source_not_found", "empty.png": "empty_source", "text.png": "invalid_image",
 		"anim.gif": "unsupported_format", "big.png": "too_large", "two.pdf": "multi_page",
 	} {
-		p := Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}
+		p := layout.Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}
 		if err := f.run(t, p, 0, 3); err != nil {
 			t.Fatalf("%s: %v", key, err)
 		}
@@ -297,7 +307,7 @@ func TestBadInputsFailBeforeAnyVendorCall(t *testing.T) {
 			t.Errorf("%s: error %+v, want %s", key, r.Error, code)
 		}
 	}
-	for _, p := range []Recognize{
+	for _, p := range []layout.Recognize{
 		{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Vendor: "nope", Out: "s3://out/v/"},
 		{Source: "s3://in/docs/a.png", Type: result.TypePassport, Out: "s3://out/t/"},
 	} {
@@ -319,12 +329,12 @@ func TestBadInputsFailBeforeAnyVendorCall(t *testing.T) {
 func TestUnreadablePayloadIsArchivedOrFailed(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	err := f.h.ProcessTask(ctx, asynq.NewTask(TypeRecognize, []byte("{not json")))
+	err := f.h.ProcessTask(ctx, asynq.NewTask(layout.TypeRecognize, []byte("{not json")))
 	if !errors.Is(err, asynq.SkipRetry) {
 		t.Errorf("garbage payload: %v, want SkipRetry (archived)", err)
 	}
-	b, _ := json.Marshal(Recognize{V: 99, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/f/"})
-	if err := f.h.ProcessTask(ctx, asynq.NewTask(TypeRecognize, b)); err != nil {
+	b, _ := json.Marshal(layout.Recognize{V: 99, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/f/"})
+	if err := f.h.ProcessTask(ctx, asynq.NewTask(layout.TypeRecognize, b)); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := f.result(t, "f/docs/a.png.json"); r.Error == nil || r.Error.Code != "invalid_task" {
@@ -333,7 +343,7 @@ func TestUnreadablePayloadIsArchivedOrFailed(t *testing.T) {
 }
 
 func TestTaskIDIsDeterministic(t *testing.T) {
-	a := Recognize{Source: "s3://in/a.png", Type: "receipt", Out: "s3://out/r/"}
+	a := layout.Recognize{Source: "s3://in/a.png", Type: "receipt", Out: "s3://out/r/"}
 	b := a
 	b.Out = "s3://out/r" // the same prefix written without its slash
 	c := a
@@ -354,7 +364,7 @@ func TestTaskIDIsDeterministic(t *testing.T) {
 // result of the current version.
 func TestStaleRunDoesNotClobberANewerResult(t *testing.T) {
 	f := newFixture(t)
-	job := f.h.newJob(Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}, zerolog.Nop(), 0, 3)
+	job := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}), zerolog.Nop(), 0, 3)
 	// The slow run has read version 1 ...
 	v1, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
 	job.res.Source.ETag = v1.ETag
@@ -382,7 +392,7 @@ func TestUncountablePDFIsSentToTheVendor(t *testing.T) {
 	pdf := []byte("%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 2 /First 10 /Length 20 /Filter /FlateDecode >>\nstream\n" +
 		"xxxxxxxxxxxxxxxxxxxx\nendstream\nendobj\nstartxref\n0\n%%EOF\n")
 	f.put(t, "in", "modern.pdf", pdf)
-	if err := f.run(t, Recognize{Source: "s3://in/modern.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
+	if err := f.run(t, layout.Recognize{Source: "s3://in/modern.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := f.result(t, "r/modern.pdf.json"); r.Status != result.StatusSucceeded || f.vendor.calls != 1 || !bytes.Equal(f.vendor.read[0], pdf) {
@@ -395,7 +405,7 @@ func TestUncountablePDFIsSentToTheVendor(t *testing.T) {
 // then decides again on a fresh HEAD instead of failing or overwriting.
 func TestWriteAfterAConcurrentRunKeepsTheFirstResult(t *testing.T) {
 	f := newFixture(t)
-	job := f.h.newJob(Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}, zerolog.Nop(), 0, 3)
+	job := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out}), zerolog.Nop(), 0, 3)
 	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
 	job.res.Source.ETag, job.res.Status = src.ETag, result.StatusFailed
 	job.res.Error = &result.ErrorInfo{Code: "marker"}

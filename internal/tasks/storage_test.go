@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -17,6 +18,7 @@ import (
 
 // fakeBatches records outcomes; every Finish completes the batch.
 type fakeBatches struct {
+	noBooks
 	mu    sync.Mutex
 	codes map[string]string // source -> code ("" for success)
 }
@@ -31,9 +33,17 @@ func (b *fakeBatches) Finish(_ context.Context, _, source, _, code string) (bool
 	return true, nil
 }
 
-func (b *fakeBatches) Summary(context.Context, string) ([]byte, error) {
-	return []byte(`{"done":true}`), nil
+func (b *fakeBatches) WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error {
+	_, err := out.Put(ctx, layout.SummaryKey(outKey, id), strings.NewReader(`{"done":true}`), 13, storage.PutOptions{})
+	return err
 }
+
+// noBooks is the producer's side of batch.Books, which the handler never uses.
+type noBooks struct{}
+
+func (noBooks) AddTotal(context.Context, string, int64) error   { return nil }
+func (noBooks) AddSkipped(context.Context, string, int64) error { return nil }
+func (noBooks) Seal(context.Context, string) (bool, error)      { return false, nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()
@@ -53,7 +63,7 @@ func TestRawCopyDoesNotOverwriteAnotherSourcesResult(t *testing.T) {
 	f.put(t, "in", "docs/a", f.image)
 	f.put(t, "in", "docs/a.raw", testimages.PNG(7, 16, 16, nil))
 	for _, key := range []string{"docs/a.raw", "docs/a"} {
-		if err := f.run(t, Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
+		if err := f.run(t, layout.Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -72,7 +82,7 @@ func TestSummaryDoesNotCollideWithASourceNamedAfterIt(t *testing.T) {
 	f := newFixture(t)
 	f.h.Batches = &fakeBatches{}
 	f.put(t, "in", "_batches/b1", f.image)
-	if err := f.run(t, Recognize{Source: "s3://in/_batches/b1", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b1"}, 0, 3); err != nil {
+	if err := f.run(t, layout.Recognize{Source: "s3://in/_batches/b1", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b1"}, 0, 3); err != nil {
 		t.Fatal(err)
 	}
 	r, _ := f.result(t, "r/_batches/b1.json")
@@ -91,10 +101,10 @@ func TestSecondSourceAtTheSameResultKeyConflicts(t *testing.T) {
 	bs := &fakeBatches{}
 	f.h.Batches = bs
 	f.put(t, "other", "docs/a.png", testimages.PNG(9, 16, 16, nil))
-	first := Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
+	first := layout.Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
 	second := first
 	second.Source = "s3://other/docs/a.png"
-	for _, p := range []Recognize{first, second} {
+	for _, p := range []layout.Recognize{first, second} {
 		if err := f.run(t, p, 0, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +127,7 @@ func TestNonResultAtTheResultKeyIsNotReplaced(t *testing.T) {
 	bs := &fakeBatches{}
 	f.h.Batches = bs
 	f.put(t, "out", "r/docs/a.png.json", []byte(`{"mine":"a user's own file"}`))
-	if err := f.run(t, Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}, 0, 3); err != nil {
+	if err := f.run(t, layout.Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}, 0, 3); err != nil {
 		t.Fatal(err)
 	}
 	rc, _, err := f.store.Bucket("out").Get(t.Context(), "r/docs/a.png.json")
@@ -145,7 +155,7 @@ func TestResultKeyTooLongFailsBeforeTheVendor(t *testing.T) {
 	f.h.Batches = bs
 	key := "docs/" + strings.Repeat("x", 1016) + ".png" // fits as a source, not as a result
 	f.put(t, "in", key, f.image)
-	p := Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
+	p := layout.Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
 	if err := f.run(t, p, 0, 3); err != nil {
 		t.Fatalf("got %v, want the task done", err)
 	}
@@ -192,7 +202,7 @@ func TestPDFReadIsBoundedByTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.put(t, "in", "doc.pdf", testimages.Large("pdf", 64<<10)) // replaced after the HEAD
-	j := f.h.newJob(Recognize{V: PayloadVersion, Source: "s3://in/doc.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}, f.h.Log, 0, 3)
+	j := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/doc.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}), f.h.Log, 0, 3)
 	j.vendor = f.h.Vendors["v"]
 	_, oerr := f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
 	if oerr == nil || oerr.Code != "too_large" {
@@ -211,9 +221,9 @@ func TestForbiddenLocationFailsBeforeAnyRead(t *testing.T) {
 	f.put(t, "secret", "docs/a.png", f.image)
 	reads := &countingStore{Store: f.store}
 	f.h.Store = reads
-	fromSecret := Recognize{Source: "s3://secret/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
-	toSecret := Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://secret/r/", Batch: "b"}
-	for _, p := range []Recognize{fromSecret, toSecret} {
+	fromSecret := layout.Recognize{Source: "s3://secret/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/", Batch: "b"}
+	toSecret := layout.Recognize{Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://secret/r/", Batch: "b"}
+	for _, p := range []layout.Recognize{fromSecret, toSecret} {
 		if err := f.run(t, p, 0, 3); err != nil {
 			t.Fatal(err)
 		}
@@ -251,7 +261,7 @@ func TestStreamedReadIsBoundedByTheLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.put(t, "in", "docs/a.png", testimages.Large("png", 64<<10)) // replaced after the HEAD
-	j := f.h.newJob(Recognize{V: PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}, f.h.Log, 0, 3)
+	j := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}), f.h.Log, 0, 3)
 	j.vendor = f.h.Vendors["v"]
 	img, oerr := f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
 	if oerr != nil {
@@ -290,7 +300,7 @@ func TestRawKeyTooLongFailsBeforeTheVendor(t *testing.T) {
 	f.h.Vendors["v"].KeepRaw = true
 	key := "docs/" + strings.Repeat("x", 1005) + ".png" // result key 1,019 bytes, raw key 1,028
 	f.put(t, "in", key, f.image)
-	if err := f.run(t, Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
+	if err := f.run(t, layout.Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
 		t.Fatal(err)
 	}
 	if r, _ := f.result(t, "r/"+key+".json"); r.Error == nil || r.Error.Code != "key_too_long" || f.vendor.calls != 0 {
@@ -302,7 +312,7 @@ func TestRawKeyTooLongFailsBeforeTheVendor(t *testing.T) {
 // once the source appears, the next run replaces it.
 func TestMissingSourceResultIsReplacedOnceTheSourceExists(t *testing.T) {
 	f := newFixture(t)
-	p := Recognize{Source: "s3://in/late.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
+	p := layout.Recognize{Source: "s3://in/late.png", Type: result.TypeReceipt, Out: "s3://out/r/"}
 	if err := f.run(t, p, 0, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -326,8 +336,8 @@ func TestLosingRunCountsTheResultThatStands(t *testing.T) {
 	f := newFixture(t)
 	batches := &fakeBatches{}
 	f.h.Batches = batches
-	p := Recognize{V: PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out, Batch: "b1"}
-	job := f.h.newJob(p, zerolog.Nop(), 0, 3)
+	p := layout.Recognize{V: layout.PayloadVersion, Source: receiptTask.Source, Type: receiptTask.Type, Out: receiptTask.Out, Batch: "b1"}
+	job := f.h.newJob(doc(t, p), zerolog.Nop(), 0, 3)
 	src, _ := f.store.Bucket("in").Head(t.Context(), "docs/a.png")
 	job.res.Source.ETag = src.ETag
 	job.resultSeen, job.seenResult = true, nil // no result when this run began

@@ -5,13 +5,96 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
-	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
+
+// useAnswer turns the vendor's answer into the result (masked unless the
+// task may keep personal numbers) and writes the raw copy (keepRaw).
+func (h *Handler) useAnswer(ctx context.Context, j *job, req *vendors.Request, resp *vendors.Response, imgs *images) error {
+	if !req.PII {
+		if err := vendors.Scrub(j.Type, resp); err != nil {
+			return ocrerr.Permanent(ocrerr.Internal, "%v", err)
+		}
+	}
+	j.res.Source.SHA256 = imgs.src.sum()
+	if imgs.face != nil {
+		j.res.FaceSource.SHA256 = imgs.face.sum()
+	}
+	j.res.Vendor.Endpoint, j.res.Vendor.RequestID, j.res.Vendor.UID = resp.Endpoint, resp.RequestID, resp.UID
+	j.res.Vendor.Details = resp.Details
+	j.res.Fields = resp.Fields
+	if j.vendor.KeepRaw && len(resp.Raw) > 0 {
+		if _, err := h.Store.Bucket(j.Dest.Bucket).Put(ctx, j.RawKey(), bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
+			storage.PutOptions{ContentType: "application/json"}); err != nil {
+			return storageErr(err, "raw result")
+		}
+	}
+	return nil
+}
+
+// finish decides what an outcome means: success and permanent failures
+// write the result; transient failures retry until the last attempt, which
+// writes retries_exhausted; requeues go back to the queue untouched.
+func (h *Handler) finish(ctx context.Context, j *job, err error) error {
+	if err != nil {
+		var rq *requeue
+		if errors.As(err, &rq) || ctx.Err() != nil {
+			return err
+		}
+		e := ocrerr.Classify(err)
+		if e.Code == ocrerr.StorageUnavailable {
+			// Storage trouble is never the document's fault: keep retrying,
+			// then archive (nothing is lost).
+			j.log.Warn().Err(e).Int("attempt", j.attempt).Msg("storage unavailable")
+			return lastTryErr(j, e)
+		}
+		if e.Retryable && !j.lastTry {
+			j.log.Warn().Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).Int("attempt", j.attempt).Msg("transient failure: will retry")
+			return e
+		}
+		if e.Retryable {
+			final := *e
+			final.Code, final.Message = ocrerr.RetriesExhausted, fmt.Sprintf("gave up after %d attempts; last error %s: %s", j.attempt, e.Code, e.Message)
+			e = &final
+		}
+		j.res.Status, j.res.Fields, j.res.Error = result.StatusFailed, nil, result.ErrorInfoFrom(e)
+	} else {
+		j.res.Status = result.StatusSucceeded
+	}
+	done := h.now()
+	j.res.StartedAt, j.res.CompletedAt = result.Time{Time: j.started}, result.Time{Time: done}
+	j.res.DurationMs = done.Sub(j.started).Milliseconds()
+	standing, werr := h.writeResult(ctx, j)
+	if werr != nil {
+		if e, ok := ocrerr.As(werr); ok && !e.Retryable {
+			return h.unwritable(ctx, j, e)
+		}
+		j.log.Warn().Err(werr).Msg("result write failed: will retry")
+		return lastTryErr(j, werr)
+	}
+	if standing != nil {
+		j.log.Info().Msg("another run's result stands: counted as written")
+		return h.recordBatch(ctx, j, standing[layout.MetaStatus], standing[layout.MetaCode])
+	}
+	code := ""
+	if j.res.Error != nil {
+		code = j.res.Error.Code
+	}
+	h.metrics().Result(j.Type, j.res.Status, code)
+	ev := j.log.Info()
+	if j.res.Status == result.StatusFailed {
+		ev = j.log.Warn().Str("code", code)
+	}
+	ev.Str("type", j.Type).Str("status", j.res.Status).Int64("ms", j.res.DurationMs).Msg("result written")
+	return h.recordBatch(ctx, j, j.res.Status, code)
+}
 
 // writeResult writes the result so that it cannot clobber a newer one
 // (create-only when there was none, replace-only-what-we-saw otherwise) nor
@@ -23,7 +106,7 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 	if err != nil {
 		return nil, ocrerr.Permanent(ocrerr.Internal, "marshal result: %v", err)
 	}
-	bucket := h.Store.Bucket(j.out.Bucket)
+	bucket := h.Store.Bucket(j.Dest.Bucket)
 	code := ""
 	if j.res.Error != nil {
 		code = j.res.Error.Code
@@ -51,13 +134,13 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 			return nil, storageErr(err, "result")
 		case !layout.OwnedBy(prev.Metadata, j.owner):
 			return nil, errNotOurs()
-		case layout.ResultCurrent(prev.Metadata, j.owner, j.res.Source.ETag, j.faceRef) && (!j.p.Force || try > 0):
+		case layout.ResultCurrent(prev.Metadata, j.owner, j.res.Source.ETag, j.faceRef) && (!j.Force || try > 0):
 			return prev.Metadata, nil // another run already wrote this source version's result
 		default:
 			// The result is of another source version. Replace it only if
 			// ours is the current version: a run that read an older version
 			// must not clobber the result of a newer one.
-			cur, err := h.Store.Bucket(j.src.Bucket).Head(ctx, j.src.Key)
+			cur, err := h.Store.Bucket(j.Src.Bucket).Head(ctx, j.Src.Key)
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return nil, storageErr(err, "source image")
 			}
@@ -82,74 +165,42 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 // writeTries bounds how often a write re-decides after a lost race.
 const writeTries = 3
 
+// unwritable ends a task whose outcome cannot be written as its result: it
+// is logged (by the source's hash, never its key) and counted as failed in
+// the batch, whose summary lists it.
+func (h *Handler) unwritable(ctx context.Context, j *job, e *ocrerr.Error) error {
+	code := string(e.Code)
+	j.log.Warn().Str("code", code).Str("source", j.owner).Str("type", j.Type).Str("reason", e.Message).
+		Msg("no result written: outcome recorded in the batch only")
+	h.metrics().Result(j.Type, result.StatusFailed, code)
+	return h.recordBatch(ctx, j, result.StatusFailed, code)
+}
+
 // recordBatch counts the source's final outcome in its batch. If Redis
 // cannot take the count, the task is requeued (not a failure): its result is
 // written, so the next run costs no vendor call and only counts it, once.
 // Without this a Redis outage left batches "running" forever.
 func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) error {
-	if h.Batches == nil || j.p.Batch == "" || batch.CheckID(j.p.Batch) != nil {
+	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
 		return nil // no batch, or one that cannot exist (the result says invalid_task)
 	}
-	done, err := h.Batches.Finish(ctx, j.p.Batch, j.p.Source, status, code)
+	done, err := h.Batches.Finish(ctx, j.Batch, j.Source, status, code)
 	if err != nil {
 		j.log.Warn().Err(err).Msg("batch count not updated: will count it on the next run")
 		return &requeue{after: time.Second, reason: "batch count not updated"}
 	}
-	if !done {
-		return nil
-	}
-	sum, err := h.Batches.Summary(ctx, j.p.Batch)
-	if err != nil {
-		j.log.Warn().Err(err).Msg("batch summary not built")
-		return nil
-	}
-	// Only this run learns that the batch is done, so it tries harder than
-	// once: a storage blip at that moment would otherwise lose the summary.
-	if !h.Buckets.CanWrite(j.out.Bucket) {
+	// Only this run learns that the batch is done: it writes the summary.
+	if !done || !h.Buckets.CanWrite(j.Dest.Bucket) {
 		return nil // forbidden_location: nothing is written there, not even the summary
 	}
-	key := layout.SummaryKey(j.out.Key, j.p.Batch)
-	for wait := time.Second; ; wait *= 2 {
-		_, err = h.Store.Bucket(j.out.Bucket).Put(ctx, key, bytes.NewReader(sum), int64(len(sum)),
-			storage.PutOptions{ContentType: "application/json"})
-		if err == nil || wait > summaryRetryWait || sleepCtx(ctx, wait) != nil {
-			break
-		}
-	}
-	if err != nil {
-		j.log.Error().Err(ocrerr.Redact(err)).Str("batch", j.p.Batch).Msg("batch summary not written")
+	if err := h.Batches.WriteSummary(ctx, h.Store.Bucket(j.Dest.Bucket), j.Dest.Key, j.Batch); err != nil {
+		j.log.Error().Err(ocrerr.Redact(err)).Str("batch", j.Batch).Msg("batch summary not written")
 	}
 	return nil
 }
 
-// summaryRetryWait bounds the backoff of the batch summary write (1+2+4+8 s).
-const summaryRetryWait = 8 * time.Second
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// storageErr classifies a storage error: a missing object is the
-// document's final outcome; a key over S3's limit is key_too_long; any
-// other refusal (4xx that is not throttling or a precondition: access
-// denied, bad bucket name) is permanent storage_rejected; the rest is
-// transient. The cause is redacted: it reaches logs and asynq's last-error
-// field, and object keys may hold personal data.
-func storageErr(err error, what string) *ocrerr.Error {
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return ocrerr.Permanent(ocrerr.SourceNotFound, "%s not found", what)
-	case storage.IsKeyTooLong(err):
-		return ocrerr.Permanent(ocrerr.KeyTooLong, "%s: object key over S3's %d bytes", what, layout.MaxKeyBytes)
-	case storage.IsRejected(err):
-		return ocrerr.Permanent(ocrerr.StorageRejected, "%s: storage refused the request", what).Wrap(ocrerr.Redact(err))
-	}
-	return ocrerr.Transient(ocrerr.StorageUnavailable, "%s: storage unavailable", what).Wrap(ocrerr.Redact(err))
+// errNotOurs: the result key holds an object that is no result of this
+// source (another bucket's source of the same key, or not a result at all).
+func errNotOurs() *ocrerr.Error {
+	return ocrerr.Permanent(ocrerr.ResultConflict, "the result key holds an object that is not a result of this source")
 }

@@ -34,6 +34,11 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// RetryAfter is the Retry-After of an answer's headers, as the wait left now.
+func RetryAfter(h http.Header) time.Duration {
+	return ParseRetryAfter(h.Get("Retry-After"), time.Now())
+}
+
 func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange

@@ -1,6 +1,7 @@
 package vendors
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -46,6 +47,30 @@ func IsRedirect(status int) bool { return status >= 300 && status < 400 }
 func RedirectError(status int) *ocrerr.Error {
 	return ocrerr.Permanent(ocrerr.VendorRedirect, "vendor answered HTTP %d (a redirect); redirects are never followed", status).
 		WithVendor("", status)
+}
+
+// TransportError classifies a call that got no complete answer (the round
+// trip failed, or the answer was cut short): a retryable
+// vendor_unavailable named for the vendor ("CLOVA OCR call timed out"). An
+// error already classified (an image that could not be read) is returned
+// as it is. The cause is kept without the request URL: a url.Error quotes
+// it, and vendor URLs hold account ids and app keys.
+func TransportError(ctx context.Context, vendor string, err error) *ocrerr.Error {
+	if e, ok := ocrerr.As(err); ok {
+		return e
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := vendor + " unreachable"
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		msg = vendor + " call timed out"
+	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+		msg = vendor + " call canceled"
+	}
+	return ocrerr.Transient(ocrerr.VendorUnavailable, "%s", msg).Wrap(err)
 }
 
 // OtherCode replaces a vendor code that is not of a documented shape.

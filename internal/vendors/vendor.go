@@ -1,9 +1,13 @@
 // Package vendors is the boundary between the pipeline and the OCR vendors.
-// Each vendor lives in its own sub-package and implements Client; no vendor
-// package knows asynq, Redis or object storage, and none knows another
-// vendor's wire format. A Client makes exactly one vendor call sequence per
-// Recognize (no retries inside): the caller owns retries, rate limits and
-// results.
+// Each vendor lives in its own sub-package, describes itself once in a
+// Driver (kind, types, formats, config options, constructor) and implements
+// Client; the vendorset package lists the drivers. No vendor package knows
+// asynq, Redis, object storage or the config package, and none knows
+// another vendor's wire format. A Client makes exactly one vendor call
+// sequence per Recognize (no retries inside): the caller owns retries, rate
+// limits and results. What every vendor needs alike (CheckURL,
+// NoRedirects, TransportError, RetryAfter, DocumentedCode, Scrub) is here,
+// once.
 package vendors
 
 import (
@@ -43,11 +47,11 @@ type Response struct {
 	// Fields is a pointer to the result.* struct of the document type
 	// (*result.Receipt, *result.IDCard, ...), masked unless Request.PII.
 	Fields any
-	// Extra vendor details for the result's "vendor" section (eKYC).
-	InferDetailType     string
-	InferDetailResource string
-	IsGrayScale         *bool
-	Raw                 json.RawMessage // only when Request.KeepRaw
+	// Details go into the result's "vendor" section after its own keys: a
+	// vendor's facts about the call, kept for a later call (eKYC's
+	// inferDetailType, for one).
+	Details []result.Detail
+	Raw     json.RawMessage // only when Request.KeepRaw
 }
 
 // Client is one configured vendor account.
@@ -56,11 +60,11 @@ type Response struct {
 // wrong and whether trying again can help (ocrerr.Error.Retryable, Throttle,
 // Halt, RetryAfter). Error messages never hold secrets or personal data.
 type Client interface {
-	// Kind is the config "kind": "clova-ocr", "clova-ekyc" or "nhn-ocr".
+	// Kind is the config "kind" (Driver.Kind).
 	Kind() string
-	// Supports reports whether the vendor reads this document type.
+	// Supports reports whether the vendor reads this document type (Driver.Types).
 	Supports(documentType string) bool
-	// Formats lists the image formats the vendor accepts.
+	// Formats lists the image formats the vendor accepts (Driver.Formats).
 	Formats() []string
 	Recognize(ctx context.Context, req *Request) (*Response, error)
 }

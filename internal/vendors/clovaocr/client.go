@@ -149,7 +149,7 @@ func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.
 			}
 			return nil, ocrerr.Transient(ocrerr.StorageUnavailable, "read image while sending").Wrap(rerr)
 		}
-		return nil, transportError(ctx, err)
+		return nil, vendors.TransportError(ctx, "CLOVA OCR", err)
 	}
 	defer hresp.Body.Close()
 	if vendors.IsRedirect(hresp.StatusCode) {
@@ -157,7 +157,7 @@ func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.
 	}
 	data, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, transportError(ctx, err).WithVendor("", hresp.StatusCode)
+		return nil, vendors.TransportError(ctx, "CLOVA OCR", err).WithVendor("", hresp.StatusCode)
 	}
 	if hresp.StatusCode != http.StatusOK {
 		return nil, answerError(hresp, data)

@@ -21,6 +21,7 @@ func TestConformance(t *testing.T) {
 			srv := httptest.NewServer(emu)
 			t.Cleanup(srv.Close)
 			vendortest.Exercise(t, vendortest.Harness{
+				Driver: &clovaocr.Driver,
 				Engine: emu.Engine(),
 				// CLOVA OCR masks resident numbers itself (2026 id-card page).
 				VendorMasked: []string{"personalNumber.value", "personalNumber.text"},

@@ -1,12 +1,8 @@
 package clovaocr
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
-	"net/url"
-	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -45,7 +41,7 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 	if desc == "" {
 		desc = "request refused"
 	}
-	retryAfter := vendors.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter := vendors.RetryAfter(resp.Header)
 	var e *ocrerr.Error
 	switch {
 	case code == "0025" || status == http.StatusTooManyRequests:
@@ -63,21 +59,4 @@ func answerError(resp *http.Response, data []byte) *ocrerr.Error {
 		e = ocrerr.Permanent(ocrerr.VendorRejected, "CLOVA OCR: %s", desc)
 	}
 	return e.WithVendor(code, status)
-}
-
-// transportError classifies a failure to get an answer: network errors and
-// timeouts are retryable. The cause is kept without the request URL (a
-// url.Error quotes it, and the invoke URL's path holds the account's ids).
-func transportError(ctx context.Context, err error) *ocrerr.Error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := "CLOVA OCR unreachable"
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		msg = "CLOVA OCR call timed out"
-	} else if errors.Is(err, context.Canceled) {
-		msg = "CLOVA OCR call canceled"
-	}
-	return ocrerr.Transient(ocrerr.VendorUnavailable, "%s", msg).Wrap(err)
 }

@@ -4,12 +4,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 	"github.com/ocrbatch/ocrworker/internal/vendors/vendortest"
 )
 
@@ -257,6 +259,9 @@ func FuzzParse(f *testing.F) {
 		b, _ := os.ReadFile(file)
 		f.Add(b)
 	}
+	// Whatever the answer, Parse gives a classified error or the fields
+	// struct of the type, which marshals and reads back as results are read
+	// (remask, export); a raw copy it keeps is JSON.
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, dt := range Types {
 			fields, _, err := Parse(dt, data, ParseOptions{Now: testNow})
@@ -266,10 +271,19 @@ func FuzzParse(f *testing.F) {
 				}
 				continue
 			}
-			if _, err := json.Marshal(fields); err != nil {
+			if want := vendors.FieldsType(dt); reflect.TypeOf(fields) != reflect.TypeOf(want) {
+				t.Fatalf("%s: fields are %T, want %T", dt, fields, want)
+			}
+			b, err := json.Marshal(fields)
+			if err != nil {
 				t.Fatalf("fields do not marshal: %v", err)
 			}
+			if err := json.Unmarshal(b, vendors.FieldsType(dt)); err != nil {
+				t.Fatalf("%s: fields do not read back: %v\n%s", dt, err, b)
+			}
 		}
-		_, _ = RawForStorage(data, false)
+		if raw, err := RawForStorage(data, false); err == nil && !json.Valid(raw) {
+			t.Fatalf("raw copy is not JSON: %s", raw)
+		}
 	})
 }

@@ -124,10 +124,7 @@ func (c *Client) send(ctx context.Context, endpoint, requestID string, imgs []ve
 		if errors.As(finish(), &ire) {
 			return nil, openError(ire.err)
 		}
-		if ctx.Err() != nil {
-			return nil, ocrerr.Transient(ocrerr.VendorUnavailable, "eKYC call timed out or was canceled").Wrap(ctx.Err())
-		}
-		return nil, ocrerr.Transient(ocrerr.VendorUnavailable, "eKYC call failed").Wrap(stripURL(err))
+		return nil, vendors.TransportError(ctx, "eKYC", err)
 	}
 	if vendors.IsRedirect(resp.StatusCode) {
 		resp.Body.Close()
@@ -138,7 +135,7 @@ func (c *Client) send(ctx context.Context, endpoint, requestID string, imgs []ve
 	resp.Body.Close()
 	finish()
 	if err != nil {
-		return nil, ocrerr.Transient(ocrerr.VendorUnavailable, "reading the eKYC answer failed").WithVendor("", resp.StatusCode).Wrap(stripURL(err))
+		return nil, vendors.TransportError(ctx, "eKYC", err).WithVendor("", resp.StatusCode)
 	}
 	if len(body) > maxResponseBytes {
 		return nil, ocrerr.Permanent(ocrerr.InvalidResponse, "eKYC answer larger than %d bytes", maxResponseBytes).WithVendor("", resp.StatusCode)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,24 +32,15 @@ const (
 	ModeJSON      = "json"
 )
 
-// Defaults for Options.
-const (
-	DefaultTimeout = 30 * time.Second
-	// DefaultMatchThreshold decides FaceCompare.Match when Options leaves it
-	// 0. The Face Compare page gives no threshold (its example's 0.40 is not
-	// labelled either way); 0.7 is a conservative choice, configurable.
-	DefaultMatchThreshold = 0.7
-)
-
 // Options configures a Client.
 type Options struct {
-	URL            string       // the domain's invoke URL; "/biz-license/document" etc. are appended
-	Secret         string       // X-EKYC-SECRET
-	Mode           string       // "multipart" (default) or "json"
-	Insecure       bool         // allow plain http:// beyond loopback (vendors.CheckURL)
-	HTTPClient     *http.Client // default: a client without its own timeout; redirects are never followed
-	Timeout        time.Duration
-	MatchThreshold float64 // similarity at or above which two faces match; default 0.7
+	URL            string        // the domain's invoke URL; "/biz-license/document" etc. are appended
+	Secret         string        // X-EKYC-SECRET
+	Mode           string        // "multipart" (default) or "json"
+	Insecure       bool          // allow plain http:// beyond loopback (vendors.CheckURL)
+	HTTPClient     *http.Client  // default: a client without its own timeout; redirects are never followed
+	Timeout        time.Duration // per call; default vendors.TimeoutDefault
+	MatchThreshold float64       // similarity at or above which two faces match; default MatchThresholdDefault
 }
 
 // Client is one eKYC account. It is safe for concurrent use.
@@ -82,12 +74,12 @@ func New(o Options) (*Client, error) {
 		return nil, fmt.Errorf("ekyc: mode: must be %q or %q", ModeMultipart, ModeJSON)
 	}
 	if c.timeout == 0 {
-		c.timeout = DefaultTimeout
+		c.timeout = vendors.TimeoutDefault
 	} else if c.timeout < 0 {
 		return nil, errors.New("ekyc: timeout: must be > 0")
 	}
 	if c.threshold == 0 {
-		c.threshold = DefaultMatchThreshold
+		c.threshold = MatchThresholdDefault
 	} else if c.threshold < 0 || c.threshold > 1 {
 		return nil, errors.New("ekyc: matchThreshold: must be within 0..1")
 	}
@@ -105,7 +97,10 @@ func (c *Client) Supports(documentType string) bool {
 
 // Formats implements vendors.Client: the formats the eKYC pages list (PDF
 // and TIFF single page only).
-func (c *Client) Formats() []string { return []string{"jpg", "jpeg", "png", "pdf", "tiff"} }
+func (c *Client) Formats() []string { return slices.Clone(formats) }
+
+// formats are the image formats the eKYC pages list.
+var formats = []string{"jpg", "jpeg", "png", "pdf", "tiff"}
 
 // endpoints maps a document type to its path under the invoke URL.
 var endpoints = map[string]string{
@@ -114,14 +109,7 @@ var endpoints = map[string]string{
 	result.TypeFaceCompare: "face/compare",
 }
 
-func (c *Client) formatOK(f string) bool {
-	for _, x := range c.Formats() {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
+func (c *Client) formatOK(f string) bool { return slices.Contains(formats, f) }
 
 // Recognize implements vendors.Client.
 func (c *Client) Recognize(ctx context.Context, req *vendors.Request) (*vendors.Response, error) {

@@ -36,7 +36,7 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 	c := newClient(t, Options{URL: "https://x/", Secret: "s"})
-	if c.mode != ModeMultipart || c.threshold != DefaultMatchThreshold || c.timeout != DefaultTimeout || c.base != "https://x" {
+	if c.mode != ModeMultipart || c.threshold != MatchThresholdDefault || c.timeout != vendors.TimeoutDefault || c.base != "https://x" {
 		t.Errorf("defaults: %+v", c)
 	}
 }

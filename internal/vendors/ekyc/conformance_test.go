@@ -42,6 +42,7 @@ func TestConformance(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			emu, url := setup(t, ekycemu.Options{})
 			vendortest.Exercise(t, vendortest.Harness{
+				Driver: &Driver,
 				Engine: emu.Engine(),
 				Client: func(t testing.TB, goodSecret bool) vendors.Client {
 					secret := testSecret

@@ -2,11 +2,8 @@ package ekyc
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
-	"net/url"
 	"strings"
-	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -60,7 +57,7 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 	switch {
 	case code == codeRateLimited, gateway && (code == gatewayThrottleLimited || code == gatewayRateLimited),
 		status == http.StatusTooManyRequests && !(gateway && code == gatewayQuotaExceeded):
-		return ocrerr.Throttled(code, status, vendors.ParseRetryAfter(h.Get("Retry-After"), time.Now()))
+		return ocrerr.Throttled(code, status, vendors.RetryAfter(h))
 	case code == codeQuotaReached, gateway && code == gatewayQuotaExceeded:
 		e := ocrerr.Permanent(ocrerr.QuotaExhausted, "eKYC call quota used up%s", msg).WithVendor(code, status)
 		e.Halt = true
@@ -77,7 +74,7 @@ func httpError(status int, h http.Header, body []byte) *ocrerr.Error {
 		return ocrerr.Permanent(ocrerr.UnsupportedFormat, "eKYC refused the image format%s", msg).WithVendor(code, status)
 	case status >= 500:
 		e := ocrerr.Transient(ocrerr.VendorUnavailable, "eKYC server error%s", msg).WithVendor(code, status)
-		e.RetryAfter = vendors.ParseRetryAfter(h.Get("Retry-After"), time.Now())
+		e.RetryAfter = vendors.RetryAfter(h)
 		return e
 	default:
 		return ocrerr.Permanent(ocrerr.VendorRejected, "eKYC rejected the request%s", msg).WithVendor(code, status)
@@ -105,14 +102,4 @@ func safeMessage(m string) string {
 		return ": " + s
 	}
 	return ""
-}
-
-// stripURL drops the request URL from transport errors: the invoke URL
-// carries the domain's signature path segment.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

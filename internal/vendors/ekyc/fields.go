@@ -36,8 +36,7 @@ func documentResponse(body []byte, req *vendors.Request) (*vendors.Response, err
 	default:
 		return nil, invalid("unknown inferResult", nil)
 	}
-	resp := &vendors.Response{UID: a.UID, InferDetailType: img.InferDetailType,
-		InferDetailResource: img.InferDetailResource, IsGrayScale: img.IsGrayScale}
+	resp := &vendors.Response{UID: a.UID, Details: img.details()}
 	if resp.UID == "" {
 		resp.UID = img.UID
 	}

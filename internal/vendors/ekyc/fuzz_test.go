@@ -47,16 +47,30 @@ func FuzzCompareResponse(f *testing.F) {
 }
 
 func FuzzHTTPError(f *testing.F) {
-	f.Add(400, []byte(`{"code":"0025","message":"Calls to this api have exceeded the rate limit."}`))
-	f.Add(429, []byte(`{"error":{"errorCode":"400","message":"Quota Exceeded"}}`))
-	f.Add(500, []byte(`<html>`))
-	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		e := httpError(status, http.Header{}, body)
+	f.Add(400, []byte(`{"code":"0025","message":"Calls to this api have exceeded the rate limit."}`), "")
+	f.Add(429, []byte(`{"error":{"errorCode":"400","message":"Quota Exceeded"}}`), "120")
+	f.Add(500, []byte(`<html>`), "Wed, 02 Dec 2026 08:01:00 GMT")
+	f.Add(400, []byte(`{"code":"0011","message":"bad value 800101-1234567"}`), "-1")
+	f.Add(503, []byte(`{"code":"12345","message":"Service Unavailable"}`), "99999999999999999999")
+	// Every answer is classified with its status; the vendor's code is kept
+	// only in a documented shape, and its message only without a digit (a
+	// number it echoes may be the document's); a wait is never negative.
+	f.Fuzz(func(t *testing.T, status int, body []byte, retryAfter string) {
+		e := httpError(status, http.Header{"Retry-After": {retryAfter}}, body)
 		if e == nil || e.Code == "" {
 			t.Fatalf("unclassified: %#v", e)
 		}
 		if len(e.Message) > 200 {
 			t.Errorf("message too long: %d", len(e.Message))
+		}
+		if strings.ContainsAny(e.Message, "0123456789") {
+			t.Errorf("message holds a digit: %q", e.Message)
+		}
+		if c := e.VendorCode; c != "" && c != vendors.OtherCode && vendors.DocumentedCode(c, len(c)) != c {
+			t.Errorf("vendor code %q is not of a documented shape", c)
+		}
+		if e.HTTPStatus != status || e.RetryAfter < 0 || (e.Throttle && !e.Retryable) {
+			t.Errorf("status %d, retryAfter %v, throttle %v retryable %v", e.HTTPStatus, e.RetryAfter, e.Throttle, e.Retryable)
 		}
 	})
 }

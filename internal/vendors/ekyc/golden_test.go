@@ -50,8 +50,9 @@ func TestGoldenBizLicense(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.UID != "a1b2c3d4e5f6g7h8i9j0k1l2m3" || resp.InferDetailType != "BL_CORP" || resp.InferDetailResource != "bl-corp" || resp.IsGrayScale != nil {
-		t.Errorf("vendor details = %q %q %q %v", resp.UID, resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale)
+	wantDetails := []result.Detail{{Key: "inferDetailType", Value: "BL_CORP"}, {Key: "inferDetailResource", Value: "bl-corp"}}
+	if resp.UID != "a1b2c3d4e5f6g7h8i9j0k1l2m3" || !reflect.DeepEqual(resp.Details, wantDetails) {
+		t.Errorf("vendor details = %q %+v", resp.UID, resp.Details)
 	}
 	f, ok := resp.Fields.(*result.BizLicense)
 	if !ok {
@@ -87,8 +88,9 @@ func TestGoldenIDCard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.InferDetailType != "IC" || resp.InferDetailResource != "ic" || resp.IsGrayScale == nil || *resp.IsGrayScale {
-			t.Errorf("vendor details = %q %q %v", resp.InferDetailType, resp.InferDetailResource, resp.IsGrayScale)
+		wantDetails := []result.Detail{{Key: "inferDetailType", Value: "IC"}, {Key: "inferDetailResource", Value: "ic"}, {Key: "isGrayScale", Value: false}}
+		if !reflect.DeepEqual(resp.Details, wantDetails) {
+			t.Errorf("vendor details = %+v", resp.Details)
 		}
 		number := "111111-2******"
 		if pii {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/ocrbatch/ocrworker/internal/result"
 )
 
 // Wire shapes of eKYC answers, as the Document API and Face Compare pages
@@ -79,6 +81,22 @@ type documentImage struct {
 	InferDetailType     string         `json:"inferDetailType"`
 	InferDetailResource string         `json:"inferDetailResource"`
 	IsGrayScale         *bool          `json:"isGrayScale"`
+}
+
+// details are what the result's "vendor" section keeps of the image, for
+// a later Verify call ({invokeURL}/verify/{inferDetailResource}).
+func (img *documentImage) details() []result.Detail {
+	var d []result.Detail
+	if img.InferDetailType != "" {
+		d = append(d, result.Detail{Key: "inferDetailType", Value: img.InferDetailType})
+	}
+	if img.InferDetailResource != "" {
+		d = append(d, result.Detail{Key: "inferDetailResource", Value: img.InferDetailResource})
+	}
+	if img.IsGrayScale != nil {
+		d = append(d, result.Detail{Key: "isGrayScale", Value: *img.IsGrayScale})
+	}
+	return d
 }
 
 type bizLicenseObj struct {

@@ -1,12 +1,14 @@
 package nhn
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/ocrbatch/ocrworker/internal/normalize"
 	"github.com/ocrbatch/ocrworker/internal/result"
 )
 
@@ -202,8 +204,10 @@ func TestValidThru(t *testing.T) {
 	}
 }
 
-// FuzzAnswers feeds arbitrary results to the parsers and normalizers: they
-// must never panic, and never put a decrypted value into an error.
+// FuzzAnswers feeds arbitrary results to the parsers and normalizers,
+// with two values the fuzzer picks sealed wherever the result says $1 or
+// $2: they must never panic, and no error (of decrypting, or of building
+// the authenticity request) may hold a decrypted value.
 func FuzzAnswers(f *testing.F) {
 	env := &envelope{}
 	copy(env.key[:], "0123456789abcdef0123456789abcdef")
@@ -214,20 +218,64 @@ func FuzzAnswers(f *testing.F) {
 			Result json.RawMessage `json:"result"`
 		}
 		_ = json.Unmarshal(b, &doc)
-		f.Add([]byte(doc.Result))
+		f.Add([]byte(doc.Result), "김민준", "800101-1234567")
 	}
-	f.Add([]byte(`{"totalCardNum":["a","b"],"cardNums":[{"value":"` + env.encryptValue("1234") + `"}]}`))
-	f.Add([]byte(`{"idType":"driver","keyValues":[{"key":"residentNumber","value":"` + env.encryptValue("80") + `"}]}`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		if a, err := decryptCreditCard(env, raw); err == nil {
+	// A value that decrypts, then one that does not: the error must not
+	// carry the first along.
+	f.Add([]byte(`{"totalCardNum":"$1","cardNums":[{"value":"$1"},{"value":"not base64"}],"validThru":{"value":"$2"}}`), "5307-1234-5678-9012", "04/29")
+	f.Add([]byte(`{"idType":"driver","keyValues":[{"key":"name","value":"$1"},{"key":"residentNumber","value":"$2"},{"key":"driverLicenseNumber","value":"AAAA"}]}`), "김민준", "800101-1234567")
+	// Decrypted, but the authenticity request lacks a field.
+	f.Add([]byte(`{"idType":"resident","keyValues":[{"key":"name","value":"$1"},{"key":"residentNumber","value":"$2"}]}`), "김민준", "800101-1234567")
+	f.Add([]byte(`{"idType":"resident","keyValues":[{"key":"name","value":"$1"},{"key":"residentNumber","value":"$2"},{"key":"issueDate","value":"$1"}]}`), "2019.11.05", "8001011234567")
+	f.Add([]byte(`{"idType":"passport","keyValues":[{"key":"koreanName","value":"$1"},{"key":"passportNo","value":"$2"}]}`), "홍길동", "M12345678")
+	f.Add([]byte(`{"idType":"alien","keyValues":[{"key":"name","value":"$1"},{"key":"personalNo","value":"$2"}]}`), "Émile", "900101-5234567")
+	f.Fuzz(func(t *testing.T, tmpl []byte, v1, v2 string) {
+		raw := bytes.ReplaceAll(tmpl, []byte("$1"), []byte(env.encryptValue(v1)))
+		raw = bytes.ReplaceAll(raw, []byte("$2"), []byte(env.encryptValue(v2)))
+		var errs []error
+		if a, err := decryptCreditCard(env, raw); err != nil {
+			errs = append(errs, err)
+		} else {
 			_ = a.fields(false)
 			_ = a.fields(true)
 			_, _ = json.Marshal(a.raw(false))
 		}
-		if a, err := decryptIDCard(env, raw); err == nil {
+		if a, err := decryptIDCard(env, raw); err != nil {
+			errs = append(errs, err)
+		} else {
 			_ = a.fields(false)
 			_, _ = json.Marshal(a.raw(false))
-			_, _ = a.authenticityRequest()
+			if _, err := a.authenticityRequest(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		for _, v := range []string{v1, v2} {
+			for _, form := range identifying(v) {
+				for _, err := range errs {
+					if strings.Contains(err.Error(), form) {
+						t.Fatalf("error %q holds the decrypted value %q", err, v)
+					}
+				}
+			}
 		}
 	})
+}
+
+// identifying returns the forms of a decrypted value that no error of ours
+// can hold by chance, so finding one in an error means the value leaked.
+// Our error texts are ASCII and never hold six digits, so: the value
+// itself when it holds a byte beyond ASCII (a name) or six digits or more
+// (a personal or card number), and then also its digits alone (the number
+// as the authenticity request writes it).
+func identifying(v string) []string {
+	d := normalize.Digits(v)
+	if len(d) >= 6 {
+		return []string{v, d}
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			return []string{v}
+		}
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +45,8 @@ type Options struct {
 	Secret     string        // the secret key, sent as Authorization; required
 	Insecure   bool          // allow plain http:// beyond loopback (vendors.CheckURL)
 	HTTPClient *http.Client  // default: a new http.Client; redirects are never followed
-	Timeout    time.Duration // per HTTP call; default 30s
-	KeyRefresh time.Duration // how long a fetched public key is trusted; default 1h
+	Timeout    time.Duration // per HTTP call; default vendors.TimeoutDefault
+	KeyRefresh time.Duration // how long a fetched public key is trusted; default KeyRefreshDefault
 	Verify     bool          // id-card: run the authenticity check for every task
 }
 
@@ -77,10 +78,10 @@ func New(o Options) (*Client, error) {
 	}
 	o.HTTPClient = vendors.NoRedirects(o.HTTPClient)
 	if o.Timeout <= 0 {
-		o.Timeout = 30 * time.Second
+		o.Timeout = vendors.TimeoutDefault
 	}
 	if o.KeyRefresh <= 0 {
-		o.KeyRefresh = time.Hour
+		o.KeyRefresh = KeyRefreshDefault
 	}
 	c := &Client{
 		base:    strings.TrimRight(o.URL, "/") + "/v2.0/appkeys/" + url.PathEscape(o.AppKey) + "/",
@@ -93,14 +94,9 @@ func New(o Options) (*Client, error) {
 	return c, nil
 }
 
-func (c *Client) Kind() string { return Kind }
-
-func (c *Client) Supports(documentType string) bool {
-	return documentType == result.TypeCreditCard || documentType == result.TypeIDCard
-}
-
-// Formats: the seed's fileType is ".jpg, .png".
-func (c *Client) Formats() []string { return []string{"jpg", "png"} }
+func (c *Client) Kind() string                      { return Kind }
+func (c *Client) Supports(documentType string) bool { return Driver.Reads(documentType) }
+func (c *Client) Formats() []string                 { return slices.Clone(Driver.Formats) }
 
 // Recognize reads one credit card or identity document. For an id-card with
 // Verify it runs id-card then id-card/authenticity; a stale public key is
@@ -309,7 +305,7 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 		return nil, nil, imageErr
 	}
 	if err != nil {
-		return nil, nil, transportError(err)
+		return nil, nil, vendors.TransportError(cctx, "vendor", err)
 	}
 	defer resp.Body.Close()
 	if vendors.IsRedirect(resp.StatusCode) {
@@ -317,9 +313,9 @@ func (c *Client) send(ctx context.Context, endpoint string, build func(context.C
 	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return nil, nil, transportError(err)
+		return nil, nil, vendors.TransportError(cctx, "vendor", err)
 	}
-	retryAfter := vendors.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	retryAfter := vendors.RetryAfter(resp.Header)
 	var body struct {
 		Header *header         `json:"header"`
 		Result json.RawMessage `json:"result"`

@@ -53,6 +53,7 @@ func TestConformance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			emu, url := startEmulator(t, nhnemu.Options{PKCS1: tc.pkcs1})
 			vendortest.Exercise(t, vendortest.Harness{
+				Driver: &nhn.Driver,
 				Engine: emu.Engine(),
 				Client: func(t testing.TB, goodSecret bool) vendors.Client {
 					secret := testSecret

@@ -1,10 +1,7 @@
 package nhn
 
 import (
-	"context"
-	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -118,22 +115,6 @@ func httpError(status int, retryAfter time.Duration) *ocrerr.Error {
 		e = ocrerr.Permanent(ocrerr.VendorRejected, "unexpected HTTP status")
 	}
 	return e.WithVendor("", status)
-}
-
-// transportError classifies a failed round trip (no answer at all).
-func transportError(err error) *ocrerr.Error {
-	if e, ok := ocrerr.As(err); ok {
-		return e
-	}
-	// url.Error's text holds the URL, and with it the appKey: keep the cause only.
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return ocrerr.Transient(ocrerr.VendorUnavailable, "vendor call timed out").Wrap(err)
-	}
-	return ocrerr.Transient(ocrerr.VendorUnavailable, "vendor unreachable").Wrap(err)
 }
 
 // invalidResponse is a 200 whose body cannot be read. Retryable: a body cut

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
 
 // publicKey is one vendor public key with the version the X-Key-Version
@@ -64,7 +66,7 @@ func (k *keyRing) get(ctx context.Context, service string) (*publicKey, error) {
 		}
 		return r.Val.(*publicKey), nil
 	case <-ctx.Done():
-		return nil, transportError(ctx.Err())
+		return nil, vendors.TransportError(ctx, "vendor", ctx.Err())
 	}
 }
 

@@ -1,16 +1,16 @@
-// Package vendorset builds the configured vendor clients: the one place
+// Package vendorset is the one list of vendor drivers: the only package
 // that knows every vendor package, so the vendor packages never know each
-// other and the pipeline knows none of them.
+// other and the pipeline and the config know none of them. Adding a vendor
+// is its own package (with its vendors.Driver) and one line in Drivers.
 package vendorset
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
-	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/normalize"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
 	"github.com/ocrbatch/ocrworker/internal/vendors/clovaocr"
@@ -18,25 +18,43 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/vendors/nhn"
 )
 
-// New builds the client of one configured vendor account.
-func New(name string, v *config.Vendor) (vendors.Client, error) {
-	hc := httpClient(v.Concurrency)
-	var (
-		c   vendors.Client
-		err error
-	)
-	switch v.Kind {
-	case config.KindClovaOCR:
-		c, err = clovaocr.New(clovaocr.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D()})
-	case config.KindClovaEKYC:
-		c, err = ekyc.New(ekyc.Options{URL: v.URL, Secret: v.Secret, Mode: v.Mode, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D(),
-			MatchThreshold: v.MatchThreshold})
-	case config.KindNHNOCR:
-		c, err = nhn.New(nhn.Options{URL: v.URL, AppKey: v.AppKey, Secret: v.Secret, Insecure: v.Insecure, HTTPClient: hc, Timeout: v.Timeout.D(),
-			KeyRefresh: v.KeyRefresh.D(), Verify: v.Verify})
-	default:
-		return nil, fmt.Errorf("vendors.%s.kind: unknown kind %q", name, v.Kind)
+// Drivers are the vendor kinds this build knows, in the order error
+// messages list them.
+var Drivers = []*vendors.Driver{&clovaocr.Driver, &ekyc.Driver, &nhn.Driver}
+
+// Lookup returns the driver of a config kind, nil for a kind not built in.
+func Lookup(kind string) *vendors.Driver {
+	for _, d := range Drivers {
+		if d.Kind == kind {
+			return d
+		}
 	}
+	return nil
+}
+
+// KindList is the kinds for a message: "a, b or c".
+func KindList() string {
+	ks := make([]string, len(Drivers))
+	for i, d := range Drivers {
+		ks[i] = d.Kind
+	}
+	if len(ks) < 2 {
+		return strings.Join(ks, "")
+	}
+	return strings.Join(ks[:len(ks)-1], ", ") + " or " + ks[len(ks)-1]
+}
+
+// New builds the client of one configured vendor account, with its own
+// connection pool.
+func New(name string, a vendors.Account) (vendors.Client, error) {
+	d := Lookup(a.Kind)
+	if d == nil {
+		return nil, fmt.Errorf("vendors.%s.kind: unknown kind %q", name, a.Kind)
+	}
+	if a.HTTPClient == nil {
+		a.HTTPClient = httpClient(a.Concurrency)
+	}
+	c, err := d.New(a)
 	if err != nil {
 		return nil, fmt.Errorf("vendors.%s: %w", name, err)
 	}
@@ -63,22 +81,13 @@ func httpClient(concurrency int) *http.Client {
 // then the free-text scrub every raw copy gets (producer remask). A kind
 // this version does not know gets the scrub only.
 func MaskRaw(kind string, stored []byte) ([]byte, error) {
-	var (
-		out json.RawMessage
-		err error
-	)
-	switch kind {
-	case config.KindClovaOCR:
-		out, err = clovaocr.MaskRaw(stored)
-	case config.KindClovaEKYC:
-		out, err = ekyc.MaskRaw(stored)
-	case config.KindNHNOCR:
-		out, err = nhn.MaskRaw(stored)
-	default:
-		out = stored
-	}
-	if err != nil {
-		return nil, err
+	out := stored
+	if d := Lookup(kind); d != nil {
+		masked, err := d.MaskRaw(stored)
+		if err != nil {
+			return nil, err
+		}
+		out = masked
 	}
 	b, _, err := normalize.ScrubRaw(out)
 	return b, err

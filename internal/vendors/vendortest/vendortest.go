@@ -27,6 +27,9 @@ import (
 
 // Harness connects the suite to one vendor client and its emulator.
 type Harness struct {
+	// Driver is the vendor's description of itself; the client must agree
+	// with it (kind, formats, the types it reads).
+	Driver *vendors.Driver
 	// Client returns a client that talks to the emulator; goodSecret false
 	// returns one whose credentials the emulator rejects.
 	Client func(t testing.TB, goodSecret bool) vendors.Client
@@ -118,11 +121,19 @@ func Exercise(t *testing.T, h Harness) {
 	}
 
 	t.Run("Identity", func(t *testing.T) {
-		if k := good.Kind(); k != "clova-ocr" && k != "clova-ekyc" && k != "nhn-ocr" {
-			t.Errorf("Kind() = %q, not a config kind", k)
+		if h.Driver == nil {
+			t.Fatal("Harness.Driver is nil")
 		}
-		if len(good.Formats()) == 0 {
-			t.Error("Formats() is empty")
+		if k := good.Kind(); k != h.Driver.Kind {
+			t.Errorf("Kind() = %q, the driver says %q", k, h.Driver.Kind)
+		}
+		if f := good.Formats(); len(f) == 0 || !slices.Equal(f, h.Driver.Formats) {
+			t.Errorf("Formats() = %v, the driver says %v", f, h.Driver.Formats)
+		}
+		for _, dt := range result.DocumentTypes {
+			if good.Supports(dt) != h.Driver.Reads(dt) {
+				t.Errorf("Supports(%q) = %v, the driver says %v", dt, good.Supports(dt), h.Driver.Reads(dt))
+			}
 		}
 		for _, dt := range types {
 			if !good.Supports(dt) {

@@ -1,4 +1,4 @@
-package producer
+package backfill
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 )
 
 func scheduler(t *testing.T, opt asynq.RedisClientOpt, log zerolog.Logger) *Scheduler {
@@ -32,8 +32,8 @@ func scans(t *testing.T, insp *asynq.Inspector, queue string, list func(string, 
 	}
 	got := map[string]int{}
 	for _, ti := range infos {
-		var s tasks.Scan
-		if ti.Type != tasks.TypeScan || json.Unmarshal(ti.Payload, &s) != nil {
+		var s layout.Scan
+		if ti.Type != layout.TypeScan || json.Unmarshal(ti.Payload, &s) != nil {
 			t.Fatalf("unexpected task %s %s", ti.Type, ti.Payload)
 		}
 		got[s.Batch]++
@@ -97,7 +97,7 @@ func TestSchedulerSlotRefusedAfterScanCompleted(t *testing.T) {
 	runs := 0
 	srv := asynq.NewServer(opt, asynq.Config{Concurrency: 1, Queues: map[string]int{"backfill": 1}, LogLevel: asynq.FatalLevel})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(tasks.TypeScan, func(context.Context, *asynq.Task) error {
+	mux.HandleFunc(layout.TypeScan, func(context.Context, *asynq.Task) error {
 		mu.Lock()
 		runs++
 		mu.Unlock()

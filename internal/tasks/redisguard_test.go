@@ -1,4 +1,4 @@
-package setup
+package tasks
 
 import (
 	"context"
@@ -20,7 +20,7 @@ func TestAwaitRedis(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, MaxRetries: -1})
 	defer rdb.Close()
 	want := errors.New("handler error")
-	h := awaitRedis(rdb, zerolog.Nop(), 20*time.Second)(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return want }))
+	h := AwaitRedis(rdb, zerolog.Nop(), 20*time.Second)(asynq.HandlerFunc(func(context.Context, *asynq.Task) error { return want }))
 
 	// Redis up: no wait.
 	if err := h.ProcessTask(t.Context(), asynq.NewTask("x", nil)); !errors.Is(err, want) {

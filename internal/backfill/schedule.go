@@ -1,4 +1,4 @@
-package producer
+package backfill
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/config"
+	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 // slotRetention keeps a finished scan task's ID for this long, so a
@@ -114,7 +114,7 @@ func (s *Scheduler) loop(ctx context.Context, sc config.Schedule, p cron.Schedul
 // EnqueueSlot enqueues the scan of one schedule slot (once across replicas).
 func (s *Scheduler) EnqueueSlot(ctx context.Context, sc config.Schedule, slot time.Time) error {
 	batch := config.ScheduleBatch(sc.Name, slot)
-	task, err := tasks.NewScanTask(tasks.Scan{Source: sc.Source, Type: sc.Type, Vendor: sc.Vendor, Out: sc.Out,
+	task, err := layout.NewScanTask(layout.Scan{Source: sc.Source, Type: sc.Type, Vendor: sc.Vendor, Out: sc.Out,
 		Queue: sc.Queue, Batch: batch}, slot.UTC().Format(time.RFC3339))
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package setup
+package sightings
 
 import (
 	"testing"
@@ -13,8 +13,8 @@ import (
 // has its own.
 func TestSightingsFirstSeenIsShared(t *testing.T) {
 	r := testenv.StartRedis(t)
-	a := Sightings{RDB: redis.NewClient(&redis.Options{Addr: r.Addr}), Grace: time.Minute}
-	b := Sightings{RDB: redis.NewClient(&redis.Options{Addr: r.Addr}), Grace: time.Minute}
+	a := Redis{RDB: redis.NewClient(&redis.Options{Addr: r.Addr}), Grace: time.Minute}
+	b := Redis{RDB: redis.NewClient(&redis.Options{Addr: r.Addr}), Grace: time.Minute}
 	t0 := time.UnixMilli(time.Now().UnixMilli())
 	if got, err := a.FirstSeen(t.Context(), "ocr-1", t0); err != nil || !got.Equal(t0) {
 		t.Fatalf("first: %v %v", got, err)

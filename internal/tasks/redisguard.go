@@ -1,4 +1,4 @@
-package setup
+package tasks
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// awaitRedis holds a finished task's outcome until Redis answers (at most
+// AwaitRedis is the worker's asynq middleware that holds a finished task's outcome until Redis answers (at most
 // maxWait) before handing it to asynq.
 //
 // Why: asynq v0.26 records an outcome (done, retry, archive) with a context
@@ -20,7 +20,7 @@ import (
 // recoverer takes it back, 60-120 s later. Waiting here, while asynq keeps
 // extending the task's 30 s lease, lets the first attempt land once Redis is
 // back. A task whose context ended is left alone: asynq has already moved on.
-func awaitRedis(rdb redis.UniversalClient, log zerolog.Logger, maxWait time.Duration) asynq.MiddlewareFunc {
+func AwaitRedis(rdb redis.UniversalClient, log zerolog.Logger, maxWait time.Duration) asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 			err := next.ProcessTask(ctx, t)
