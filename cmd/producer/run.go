@@ -100,7 +100,47 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	return reportRun(ctx, e.tracker(), st, sum.SkippedFailed, stdout)
+	err = reportRun(ctx, e.tracker(), st, sum.SkippedFailed, stdout)
+	if len(e.cfg.Notify) > 0 {
+		drainWebhooks(ctx, asynq.NewInspectorFromRedisClient(e.rdb), o.Queue, webhookWait, stderr)
+	}
+	return err
+}
+
+// webhookWait is how long a finished run waits for its webhook deliveries
+// (document.failed is coalesced to the end of its minute).
+const webhookWait = 75 * time.Second
+
+// drainWebhooks waits, at most maxWait, until the run's queue holds no
+// task: once the batch is done, what is left there are the webhook
+// deliveries its worker queued (batch.completed, document.failed), which
+// the queue's deletion at the end of the run would drop.
+func drainWebhooks(ctx context.Context, insp *asynq.Inspector, queue string, maxWait time.Duration, stderr io.Writer) {
+	deadline := time.Now().Add(maxWait)
+	told := false
+	for {
+		info, err := insp.GetQueueInfo(queue)
+		if err != nil {
+			return // no queue: nothing queued on it
+		}
+		left := info.Pending + info.Active + info.Scheduled + info.Retry
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(stderr, "%d webhook deliveries not sent within %s: dropped\n", left, maxWait)
+			return
+		}
+		if !told {
+			fmt.Fprintf(stderr, "waiting for %d webhook deliveries\n", left)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // loadRun loads the configuration; without a redis.url it starts a
