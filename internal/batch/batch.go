@@ -9,7 +9,7 @@
 // enqueue reopens it); the index forgets batches whose keys are gone. The
 // summary object in storage stays.
 //
-//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
+//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt pages calls
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
 //	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
@@ -295,6 +295,32 @@ func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string
 	return n == 1, nil
 }
 
+// spentScript: ARGV = pages, calls. Only a batch that exists counts: an
+// expired or unknown one is not brought back as an empty hash.
+var spentScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'pages', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'calls', ARGV[2])
+return 1
+`)
+
+// Spent adds what one task run used to batch id: pages read (each page
+// once, when its answer is final) and vendor calls made (every call,
+// retries and throttled ones included). Call it before the source's
+// Finish, so the summary that Finish may trigger includes it.
+func (t *Tracker) Spent(ctx context.Context, id string, pages, calls int64) error {
+	if err := layout.CheckBatchID(id); err != nil {
+		return err
+	}
+	if pages == 0 && calls == 0 {
+		return nil
+	}
+	if err := spentScript.Run(ctx, t.rdb, keys(id)[:1], pages, calls).Err(); err != nil {
+		return fmt.Errorf("batch %s: spent: %w", id, err)
+	}
+	return nil
+}
+
 // Get returns the batch's counters, or ErrNotFound.
 func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 	if err := layout.CheckBatchID(id); err != nil {
@@ -320,6 +346,8 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		Succeeded:  num("succeeded"),
 		Failed:     num("failed"),
 		Skipped:    num("skipped"),
+		Pages:      num("pages"),
+		Calls:      num("calls"),
 		Sealed:     m["sealed"] == "1",
 		StartedAt:  ms("startedAt"),
 		UpdatedAt:  ms("updatedAt"),

@@ -69,6 +69,7 @@ type Config struct {
 	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
 	Notify    []notify.Receiver  `yaml:"notify"` // webhooks (notify.go, docs/webhooks.md)
+	Types     map[string]*Type   `yaml:"types"`  // per document type: pages (types.go)
 }
 
 // Batches tunes the batch counters kept in Redis.
@@ -182,6 +183,11 @@ type Worker struct {
 	// this worker does not know is handed back for this long (another worker
 	// of a rolling deploy may know it) before it fails. Default 10m.
 	UnknownGrace Duration `yaml:"unknownGrace"`
+	// MaxSourceBytes, DecodeBudget, MaxPixels bound multi-page sources and
+	// image conversion (types.go, docs/formats.md).
+	MaxSourceBytes int64 `yaml:"maxSourceBytes"`
+	DecodeBudget   int64 `yaml:"decodeBudget"`
+	MaxPixels      int64 `yaml:"maxPixels"`
 }
 
 // MaxRetryLimit is the largest worker.maxRetry: tasks are enqueued with an
@@ -362,6 +368,7 @@ func (c *Config) setDefaults() {
 	if c.Batches.Retention == 0 {
 		c.Batches.Retention = Duration(BatchRetentionDefault)
 	}
+	c.setPageDefaults()
 }
 
 // kindReads reports whether a vendor kind reads a document type.
@@ -443,6 +450,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateNotify(); err != nil {
+		return err
+	}
+	if err := c.validatePages(); err != nil {
 		return err
 	}
 	w := c.Worker
