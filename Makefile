@@ -81,8 +81,10 @@ gobench: ## the Go benchmarks (streaming bodies, parsing, the shared limiter)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
-demo: deps ## run the real pipeline end to end on a local stack with the sample documents
-	$(GO) run ./cmd/demo
+# The default demo runs on file storage and needs only redis-server; S3=1
+# runs the MinIO variant (built once, about 4 minutes, on first use).
+demo: redis $(if $(S3),minio) ## run the real pipeline on the sample documents (folder to folder; S3=1: on MinIO)
+	$(GO) run ./cmd/demo $(if $(S3),--s3)
 
 .PHONY: validate-deploy
 validate-deploy: ## validate deploy/k8s manifests against the Kubernetes API types (offline)

@@ -2,6 +2,7 @@
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
 //	                 [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+//	producer run [enqueue flags] SOURCE...
 //	producer status BATCH [--follow]
 //	producer batches [--limit N]
 //	producer resume VENDOR
@@ -28,6 +29,9 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
                    [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+  producer run [enqueue flags] [--concurrency N] SOURCE...
+                                       enqueue, process in this process, wait, print the
+                                       summary; exit 0 if every document succeeded
   producer status BATCH [--follow]     counts, percent and rate of a batch
   producer batches [--limit N]         the most recent batches (default 20)
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
@@ -40,8 +44,10 @@ Usage:
                                        to an object (see docs/export.md)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
-under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
-with optional vendor, out, verify, faceImage, pii; @- reads standard input).
+under the prefix), file:///path/file or file:///dir/ (the same on a directory
+tree below storage.fileRoot) or @FILE (a JSONL manifest: {"uri": "s3://b/k",
+"type": "receipt"} with optional vendor, out, verify, faceImage, pii; @- reads
+standard input).
 --pii full asks for whole personal numbers, honoured only where the vendor is
 configured pii: per-task.
 
@@ -57,6 +63,7 @@ func main() {
 // commands maps subcommand names to their runners.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
 	"enqueue": runEnqueue,
+	"run":     runRun,
 	"status":  runStatus,
 	"batches": runBatches,
 	"resume":  runResume,
@@ -99,7 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sub := globalsAsArgs(fs)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return cli.Exit(stderr, cmd(ctx, append(sub, rest[1:]...), stdout, stderr))
+	return cli.Exit(stderr, userError(cmd(ctx, append(sub, rest[1:]...), stdout, stderr)))
 }
 
 func globalsAsArgs(fs *flag.FlagSet) []string {

@@ -97,6 +97,9 @@ type Storage struct {
 	// Buckets optionally limits which buckets tasks read (sources, face
 	// photos) and write (results); a task outside fails as forbidden_location.
 	Buckets storage.AllowList `yaml:"buckets"`
+	// FileRoot: file:// keys are paths below it; nothing outside is
+	// reachable. Default "/". See storage.go.
+	FileRoot string `yaml:"fileRoot"`
 }
 
 // RateLimit is a vendor account's call rate, shared by every worker process.
@@ -495,11 +498,11 @@ func (c *Config) validate() error {
 		if _, err := cron.ParseStandard(s.Cron); err != nil {
 			return &Error{Key: k + ".cron", Msg: fmt.Sprintf("%q: %v (want 5 fields like \"0 2 * * *\", or @daily)", s.Cron, err)}
 		}
-		if u, err := storage.ParseURI(s.Source); err != nil || !u.IsPrefix() {
-			return &Error{Key: k + ".source", Msg: fmt.Sprintf("%q: want a prefix s3://bucket/prefix/ (ending in /)", s.Source)}
+		if err := c.checkPrefixURI(s.Source, true); err != nil {
+			return &Error{Key: k + ".source", Msg: err.Error()}
 		}
-		if _, err := storage.ParseURI(s.Out); err != nil {
-			return &Error{Key: k + ".out", Msg: fmt.Sprintf("%q: want s3://bucket/prefix/", s.Out)}
+		if err := c.checkPrefixURI(s.Out, false); err != nil {
+			return &Error{Key: k + ".out", Msg: err.Error()}
 		}
 		if _, _, err := c.VendorFor(s.Type, s.Vendor); err != nil {
 			key := k + ".type"
@@ -522,11 +525,14 @@ func ScheduleBatch(name string, slot time.Time) string {
 }
 
 // validateStorage checks the allow-lists and the batch retention.
-func (c *Config) validateStorage() error {
+func (c *Config) validateStorage() (err error) {
+	if err := c.validateFileRoot(); err != nil {
+		return err
+	}
 	for key, list := range map[string][]string{"storage.buckets.read": c.Storage.Buckets.Read, "storage.buckets.write": c.Storage.Buckets.Write} {
-		for _, b := range list {
-			if b == "" || strings.ContainsAny(b, "/ ") {
-				return &Error{Key: key, Msg: fmt.Sprintf("%q is not a bucket name", b)}
+		for i, b := range list {
+			if list[i], err = c.allowEntry(key, b); err != nil {
+				return err
 			}
 		}
 	}

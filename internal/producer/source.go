@@ -72,7 +72,7 @@ func Expand(ctx context.Context, store storage.Store, src string, d Defaults, fn
 		if strings.HasSuffix(o.Key, "/") || skip(o.Key) {
 			return nil // a "folder" marker object or output, not a document
 		}
-		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true})
+		return fn(Item{Task: d.task(storage.URI{Bucket: u.Bucket, Key: o.Key}.String()), ETag: o.ETag, Known: true})
 	})
 }
 
@@ -136,7 +136,7 @@ func expandManifest(path string, d Defaults, fn func(Item) error) error {
 			return fmt.Errorf("manifest %s line %d: no \"out\" and no --out", path, n)
 		}
 		if err := fn(Item{Task: t}); err != nil {
-			return err
+			return fmt.Errorf("manifest %s line %d: %w", path, n, err)
 		}
 	}
 	if err := sc.Err(); err != nil {

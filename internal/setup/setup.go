@@ -37,9 +37,14 @@ func ParseRedisURL(raw string) (asynq.RedisConnOpt, error) {
 	return redisconn.Parse(redisconn.ModeSingle, raw)
 }
 
-// Store connects to the configured object store.
-func Store(ctx context.Context, c *config.Config) (*s3.Store, error) {
-	return s3.New(ctx, s3.Options{Endpoint: c.Storage.Endpoint, Region: c.Storage.Region, PathStyle: c.Storage.PathStyle})
+// Store connects to the configured object stores: S3 for s3:// and the
+// tree under storage.fileRoot for file:// (see withFiles).
+func Store(ctx context.Context, c *config.Config) (storage.Store, error) {
+	s3store, err := s3.New(ctx, s3.Options{Endpoint: c.Storage.Endpoint, Region: c.Storage.Region, PathStyle: c.Storage.PathStyle})
+	if err != nil {
+		return nil, err
+	}
+	return withFiles(c, s3store)
 }
 
 // Vendors builds every configured vendor account with its shared gate.
@@ -65,16 +70,13 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 }
 
 // Ready checks that Redis answers and object storage is reachable (a
-// missing probe object or bucket still proves the store answers).
+// missing probe object or bucket still proves the store answers; which
+// stores are probed: storesReady).
 func Ready(ctx context.Context, rdb redis.UniversalClient, store storage.Store) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	_, err := store.Bucket("ocr-readiness-probe").Head(ctx, "probe")
-	if err != nil && storage.IsTransient(err) {
-		return fmt.Errorf("storage: %w", err)
-	}
-	return nil
+	return storesReady(ctx, store)
 }
