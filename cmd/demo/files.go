@@ -90,20 +90,8 @@ func (d *demo) runFiles(ctx context.Context) error {
 		return err
 	}
 	problems := d.report(results, in, out+"inbox/", out)
-	fmt.Fprintf(d.out, "\nsummary: %d documents, %d succeeded, %d failed, %.1f seconds\n",
-		len(d.files)-1, count(results, "succeeded"), count(results, "failed"), elapsed.Seconds())
 	dashURL := "http://" + dashAddr + "/"
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(d.errOut, "demo: "+p)
-		}
-		return fmt.Errorf("%d of %d results missing or not as expected", len(problems), len(d.files)-1)
-	}
-	if !o.keep {
-		fmt.Fprintf(d.out, "dashboard was at %s (stdin is not a terminal, so the demo does not wait; --keep keeps it running)\n", dashURL)
-		return nil
-	}
-	if err := d.writeEnv(); err != nil {
+	if stop, err := d.summarize(results, problems, elapsed, dashURL); stop || err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "\nTry it on the same folder:  source %s && %s run --type receipt --out %s %sreceipts/\n",

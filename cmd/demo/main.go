@@ -226,20 +226,8 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	problems := d.report(results, "s3://"+inbox+"/", outURI, outURI)
-	fmt.Fprintf(d.out, "\nsummary: %d documents, %d succeeded, %d failed, %.1f seconds\n",
-		len(d.files)-1, count(results, "succeeded"), count(results, "failed"), elapsed.Seconds())
 	dashURL := "http://" + dashAddr + "/"
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(d.errOut, "demo: "+p)
-		}
-		return fmt.Errorf("%d of %d results missing or not as expected", len(problems), len(d.files)-1)
-	}
-	if !o.keep {
-		fmt.Fprintf(d.out, "dashboard was at %s (stdin is not a terminal, so the demo does not wait; --keep keeps it running)\n", dashURL)
-		return nil
-	}
-	if err := d.writeEnv(); err != nil {
+	if stop, err := d.summarize(results, problems, elapsed, dashURL); stop || err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "\nTry the CLI against this stack:  source %s && %s batches\n",
@@ -453,6 +441,24 @@ func (d *demo) report(results map[string]result, inURI, outURI, summaryURI strin
 // writeEnv writes a shell snippet that points the CLI at the running stack.
 // It holds local, per-run demo credentials only, and is readable by the
 // user alone.
+// summarize prints the results summary and, unless the demo keeps running
+// (--keep), where the dashboard was; stop says the demo is over.
+func (d *demo) summarize(results map[string]result, problems []string, elapsed time.Duration, dashURL string) (stop bool, err error) {
+	fmt.Fprintf(d.out, "\nsummary: %d documents, %d succeeded, %d failed, %.1f seconds\n",
+		len(d.files)-1, count(results, "succeeded"), count(results, "failed"), elapsed.Seconds())
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(d.errOut, "demo: "+p)
+		}
+		return true, fmt.Errorf("%d of %d results missing or not as expected", len(problems), len(d.files)-1)
+	}
+	if !d.o.keep {
+		fmt.Fprintf(d.out, "dashboard was at %s (stdin is not a terminal, so the demo does not wait; --keep keeps it running)\n", dashURL)
+		return true, nil
+	}
+	return false, d.writeEnv()
+}
+
 func (d *demo) writeEnv() error {
 	var b strings.Builder
 	b.WriteString("# The running demo stack (local, per-run credentials). Usage: source .demo/env.sh\n")
