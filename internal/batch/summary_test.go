@@ -35,7 +35,7 @@ func TestWriteSummaryRetriesABlip(t *testing.T) {
 	var slept []time.Duration
 	tr.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	const id = "b-sum"
-	mustNil(t, tr.AddTotal(ctx, id, 1))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/a.jpg"))
 	mustFinish(t, tr, id, "s3://in/a.jpg", StatusFailed, "vendor_rejected")
 	if done, err := tr.Seal(ctx, id); err != nil || !done {
 		t.Fatalf("seal: %v %v", done, err)

@@ -11,6 +11,7 @@
 //	OP K.json                      the result (result-v1: the contract)
 //	OP _ocr/raw/K.json             the vendor's raw answer (keepRaw)
 //	OP _ocr/batches/BATCH.json     a finished batch's summary
+//	OP _ocr/batches/BATCH/failures-N.jsonl  its failed sources past what Redis keeps
 //	OP _batches/BATCH.json         a summary written before _ocr/ (read only)
 //
 // No result can lie under OP _ocr/: a source whose key starts with _ocr/ is
@@ -65,6 +66,12 @@ func LegacyRawKey(resultKey string) string {
 
 // SummaryKey is where the summary of a batch goes.
 func SummaryKey(outKey, batch string) string { return outKey + Area + "batches/" + batch + ".json" }
+
+// FailuresKey is where the n-th spill of a batch's failed sources goes
+// (JSON lines; the batch's summary lists them).
+func FailuresKey(outKey, batch, n string) string {
+	return outKey + Area + "batches/" + batch + "/failures-" + n + ".jsonl"
+}
 
 // LegacySummaryKey is where summaries were written before Area; they stay
 // there and are only read.
