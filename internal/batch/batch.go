@@ -202,7 +202,7 @@ return check_done(ARGV[1], 0, ARGV[2])
 
 // finishScript: ARGV = now, field, 's'|'f', failure JSON, retention ms,
 // replaced ('s'|'f': the outcome of this batch's own earlier result of the
-// source, which this run's result replaced; '' otherwise).
+// source, which this run's result replaced; ” otherwise).
 var finishScript = redis.NewScript(common + `
 local meta, sources, failures, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[6]
 local now, field, st, failure, retention, replaced = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]

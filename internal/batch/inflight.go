@@ -44,7 +44,7 @@ type ScanMark struct {
 // ErrCancelled is returned by Register for a scan whose batch was cancelled.
 var ErrCancelled = errors.New("the batch was cancelled")
 
-// registerScript: ARGV = now, skipped, retention, scan ID ('' none), cursor,
+// registerScript: ARGV = now, skipped, retention, scan ID (” none), cursor,
 // listed, end (0/1), then field, value pairs. Returns one 0/1 per pair (1:
 // newly in flight, so counted in total), then done (0/1); or {-1} when the
 // scan's batch was cancelled.

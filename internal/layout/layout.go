@@ -46,6 +46,9 @@ const (
 	// second source aiming at the same key (s3://a/k and s3://b/k, one
 	// output prefix) cannot replace it.
 	MetaOwner = "source-ref"
+	// MetaBatch names the batch whose run wrote a result, so a later run of
+	// the same batch that replaces it knows the batch counted it already.
+	MetaBatch = "batch"
 )
 
 // ResultKey is where the result of sourceKey goes: OP + K + ".json".
