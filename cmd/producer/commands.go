@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -74,7 +75,8 @@ func (e *env) tracker() *batch.Tracker {
 }
 
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+       producer enqueue --scan [flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST.jsonl)`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
@@ -93,9 +95,14 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var pii string
 	fs.StringVar(&pii, "pii", "masked", "full: ask for whole personal numbers (only where the vendor is configured pii: per-task)")
 	fs.StringVar(&o.Face, "face", "", "face-compare: the face photo s3://B/FACE (the SOURCE is the ID card)")
+	var scan bool
+	fs.BoolVar(&scan, "scan", false, "let the workers list the SOURCE (a prefix, or a stored manifest @s3://b/k) in a window of worker.scanWindow tasks; returns once the scan is queued")
 	sources, err := parse(fs, &g, args, stdout, enqueueUsage, 1, -1)
 	if err != nil {
 		return err
+	}
+	if scan && (len(sources) != 1 || o.DryRun) {
+		return cli.Usagef("--scan takes one SOURCE (a prefix or @s3://bucket/manifest) and no --dry-run\n%s", enqueueUsage)
 	}
 	switch pii {
 	case "full":
@@ -107,6 +114,9 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	hasManifest := false
 	for _, s := range sources {
 		hasManifest = hasManifest || (len(s) > 0 && s[0] == '@')
+	}
+	if scan && hasManifest && !strings.HasPrefix(sources[0], "@s3://") {
+		return cli.Usagef("--scan reads a manifest from the object store: @s3://bucket/key\n%s", enqueueUsage)
 	}
 	if o.Type == "" && !hasManifest {
 		return cli.Usagef("--type is required\n%s", enqueueUsage)
@@ -130,6 +140,9 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	client := asynq.NewClientFromRedisClient(e.rdb)
 	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.batches(client, o.Queue), Log: e.log,
 		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
+	if scan {
+		return enqueueScan(ctx, e, enq, sources[0], o, stdout)
+	}
 	if isTerminal(stderr) {
 		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
 			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())

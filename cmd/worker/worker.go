@@ -68,7 +68,7 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
-	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D())), vendors)
+	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()), batch.WithStore(store)), vendors)
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,
