@@ -103,8 +103,7 @@ func (p *prefixSource) past(c, end string) bool { return c > end }
 
 // ScanStep runs step s.Step of the windowed scan s, keeping at most window
 // of its batch's tasks in flight, for about budget.
-func (e *Enqueuer) ScanStep(ctx context.Context, s layout.Scan, window int, budget time.Duration) (StepResult, error) {
-	var res StepResult
+func (e *Enqueuer) ScanStep(ctx context.Context, s layout.Scan, window int, budget time.Duration) (res StepResult, err error) {
 	books, ok := e.Batches.(ScanBooks)
 	if !ok || s.Batch == "" {
 		return res, errors.New("a windowed scan needs a batch and the batch tracker")
@@ -114,7 +113,8 @@ func (e *Enqueuer) ScanStep(ctx context.Context, s layout.Scan, window int, budg
 	if err != nil {
 		return res, err
 	}
-	st, err := books.BeginStep(ctx, s.Batch, s.ID(), s.Step)
+	var st batch.Step
+	st, err = books.BeginStep(ctx, s.Batch, s.ID(), s.Step)
 	if err != nil || st.State == batch.StepStale || st.State == batch.StepDone || st.State == batch.StepCancelled {
 		return res, err
 	}
