@@ -9,11 +9,13 @@
 //   - memory: worker peak RSS ÷ (concurrency × image size), 10 MiB images,
 //     CLOVA multipart and JSON (base64) bodies;
 //   - producer: `producer enqueue` tasks/s ÷ raw asynq Client.Enqueue
-//     tasks/s for 100,000 objects.
+//     tasks/s for 100,000 objects;
+//   - scan: Redis memory of windowed scans (1,000,000 generated objects whose
+//     window holds; 100,000 end to end) and the open-window scan rate (scan.go).
 //
 // Usage:
 //
-//	go run ./cmd/bench [--only rate,pipeline,rss,producer] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
+//	go run ./cmd/bench [--only rate,pipeline,rss,producer,scan] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
 //
 // Every figure is a ratio of two measurements taken in the same run on the
 // same machine, so the numbers travel between machines better than raw
@@ -56,8 +58,11 @@ type options struct {
 	rssConc  int
 	imageMiB int
 
-	// producer
+	// producer, scan
 	objects int
+
+	// scan
+	scanSynthetic int
 }
 
 func main() {
@@ -76,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.only, "only", "rate,pipeline,rss,producer", "comma-separated measurements to run")
+	fs.StringVar(&o.only, "only", "rate,pipeline,rss,producer,scan", "comma-separated measurements to run")
 	fs.StringVar(&o.docPath, "doc", "", "also write the table into this markdown file (between its bench markers)")
 	fs.StringVar(&o.dir, "dir", "", "working directory for the stacks (default: a new temporary one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs, data) after the run")
@@ -90,7 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pipeConc, "pipeline-concurrency", 16, "pipeline: worker and no-op server concurrency")
 	fs.IntVar(&o.rssConc, "rss-concurrency", 4, "rss: worker concurrency (it processes 3× this many images per mode)")
 	fs.IntVar(&o.imageMiB, "image-mib", 10, "rss: image size in MiB")
-	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
+	fs.IntVar(&o.objects, "objects", 100000, "producer, scan: objects under the enqueued prefix")
+	fs.IntVar(&o.scanSynthetic, "scan-synthetic", 1000000, "scan: objects of the generated listing whose window fills and holds")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")
 		fs.PrintDefaults()
@@ -103,13 +109,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for _, m := range strings.Split(o.only, ",") {
 		switch m {
-		case "rate", "pipeline", "rss", "producer":
+		case "rate", "pipeline", "rss", "producer", "scan":
 		default:
 			return nil, fmt.Errorf("--only: unknown measurement %q", m)
 		}
 	}
 	if o.rps <= 0 || o.burst < 1 || o.workers < 1 || o.rateConc < 1 || o.docs < 2 || o.noopTasks < 2 ||
-		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 {
+		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 || o.scanSynthetic < 1 {
 		return nil, errors.New("every count, rate and size must be positive")
 	}
 	return o, nil
@@ -147,7 +153,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fn   func(context.Context) ([]row, error)
 	}
 	var rows []row
-	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"producer", b.producer}} {
+	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"producer", b.producer}, {"scan", b.scan}} {
 		if !o.wants(s.name) {
 			continue
 		}

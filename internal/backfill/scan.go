@@ -83,6 +83,7 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	if !res.Next {
 		log.Msg("scan step done; no next step")
+		h.logEnd(ctx, s)
 		return nil
 	}
 	next := s
@@ -98,4 +99,21 @@ func (h *Handler) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	log.Dur("nextIn", res.Delay).Msg("scan step done")
 	return nil
+}
+
+// logEnd logs a scan's totals once its listing is complete (the batch
+// counts them: enqueued = total - skipped).
+func (h *Handler) logEnd(ctx context.Context, s layout.Scan) {
+	g, ok := h.Enqueuer.Batches.(interface {
+		Get(ctx context.Context, id string) (batch.Status, error)
+	})
+	if !ok {
+		return
+	}
+	st, err := g.Get(ctx, s.Batch)
+	if err != nil || st.Listing {
+		return // cancelled or stale: no end to log
+	}
+	h.Enqueuer.Log.Info().Int64("enqueued", st.Total-st.Skipped).Int64("skipped", st.Skipped).Int64("listed", st.Listed).
+		Str("batch", s.Batch).Str("queue", s.Queue).Msg("backfill scan done")
 }

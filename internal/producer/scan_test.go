@@ -243,3 +243,21 @@ func TestScanOfAStoredManifest(t *testing.T) {
 		t.Fatalf("enqueued %d, status %+v", total, st)
 	}
 }
+
+// Objects with a current result count as skipped, as in a client-side enqueue.
+func TestScanStepSkipsCurrentResults(t *testing.T) {
+	f := newScanFixture(t, 5)
+	for _, n := range names(0, 2) {
+		src, _ := f.mem.Bucket("inbox").Head(t.Context(), "scan/"+n)
+		putObj(t, f.mem.Bucket("outbox"), "r/scan/"+n+".json", []byte("{}"),
+			layout.ResultMeta(layout.Owner("s3://inbox/scan/"+n), src.ETag, "succeeded", "", ""))
+	}
+	res := f.step(t, 0, 10)
+	if res.Next || res.Enqueued != 3 || res.Skipped != 2 {
+		t.Fatalf("step %+v, want 3 enqueued, 2 skipped, the end", res)
+	}
+	st, _ := f.tr.Get(t.Context(), f.s.Batch)
+	if st.Total != 5 || st.Skipped != 2 || !st.Sealed {
+		t.Fatalf("status %+v", st)
+	}
+}
