@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -96,6 +97,8 @@ func (e *Enqueuer) checkLocations(d layout.Doc) error {
 // listing starts.
 func anyObjectUnder(prefix string) string { return prefix + "x" }
 
+var errStopped = errors.New("enqueue stopped")
+
 // Run expands, checks and enqueues every source. Manifests and single
 // objects are validated whole before the first task is enqueued; prefixes
 // are streamed.
@@ -135,24 +138,33 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 	// enqueued. With less overlap they took turns, and a 100,000-object
 	// prefix enqueued at half of raw asynq's speed (make bench).
 	r := e.newRun(o)
+	// Two chunks are enqueued at once, so one's Redis round trips and its
+	// slowest enqueue do not leave the other workers idle.
 	chunks := make(chan []Item, 2)
-	errc := make(chan error, 1)
-	go func() {
-		defer close(errc)
-		for c := range chunks {
-			if _, err := r.process(ctx, c, nil); err != nil {
-				errc <- err
-				for range chunks { // drain: the feeder stops at its next send
+	errc := make(chan error, 2)
+	var failed atomic.Bool
+	for range 2 {
+		go func() {
+			for c := range chunks {
+				if _, err := r.process(ctx, c, nil); err != nil {
+					failed.Store(true)
+					errc <- err
+					for range chunks { // drain: the feeder stops at its next send
+					}
+					return
 				}
-				return
 			}
-		}
-	}()
+			errc <- nil
+		}()
+	}
 	var cur []Item
 	var ferr error
 	send := func() error {
 		if len(cur) == 0 {
 			return nil
+		}
+		if failed.Load() {
+			return errStopped // the enqueue failed: its error is in errc
 		}
 		select {
 		case chunks <- cur:
@@ -189,8 +201,13 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		ferr = send()
 	}
 	close(chunks)
-	if err := <-errc; err != nil && ferr == nil {
-		ferr = err
+	if errors.Is(ferr, errStopped) {
+		ferr = nil
+	}
+	for range 2 {
+		if err := <-errc; err != nil && ferr == nil {
+			ferr = err
+		}
 	}
 	sum.Enqueued, sum.Skipped = r.enq.Load(), r.skip.Load()
 	if ferr != nil {
