@@ -197,8 +197,8 @@ func (b *bench) scanEndToEnd(ctx context.Context) ([]row, error) {
 		if st.Done {
 			break
 		}
-		if time.Since(start) > 10*time.Minute {
-			return nil, fmt.Errorf("end to end scan not done after 10 minutes: %+v", st)
+		if time.Since(start) > 20*time.Minute {
+			return nil, fmt.Errorf("end to end scan not done after 20 minutes: %+v", st)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
