@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -99,4 +100,11 @@ func writeCancelledSummary(ctx context.Context, e *env, tr *batch.Tracker, id st
 		return err
 	}
 	return tr.WriteSummary(ctx, store.Bucket(out.Bucket), out.Key, id)
+}
+
+// storedManifest reports whether a --scan manifest names an object in the
+// store (s3:// or file://), which the workers can read; a bare path is a
+// file of this machine only.
+func storedManifest(m string) bool {
+	return strings.HasPrefix(m, "s3://") || strings.HasPrefix(m, "file://")
 }

@@ -10,7 +10,7 @@
 // summary object in storage stays.
 //
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
-//	                         fmt ("2": this format) spills cancelled
+//	                         pages calls fmt ("2": this format) spills cancelled
 //	ocr:batch:{ID}:inflight  hash: sha256(source URI)[:16] hex -> "QUEUE TASKID", one per
 //	                         source enqueued and not yet counted (inflight.go)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}, at most
@@ -53,6 +53,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"strconv"
 	"time"
 
@@ -95,17 +96,6 @@ type Tracker struct {
 // writes a summary (spill.go).
 func WithStore(s storage.Store) Option { return func(t *Tracker) { t.store = s } }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Option tunes a Tracker.
 type Option func(*Tracker)
 
@@ -115,7 +105,7 @@ func WithRetention(d time.Duration) Option { return func(t *Tracker) { t.retenti
 
 // New returns a Tracker on rdb. The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
-	t := &Tracker{rdb: rdb, now: time.Now, sleep: sleepCtx}
+	t := &Tracker{rdb: rdb, now: time.Now, sleep: clock.Sleep}
 	for _, o := range opts {
 		o(t)
 	}
@@ -364,6 +354,32 @@ func statusLetter(status string) (string, error) {
 	return "", fmt.Errorf("unknown status %q", status)
 }
 
+// spentScript: ARGV = pages, calls. Only a batch that exists counts: an
+// expired or unknown one is not brought back as an empty hash.
+var spentScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'pages', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'calls', ARGV[2])
+return 1
+`)
+
+// Spent adds what one task run used to batch id: pages read (each page
+// once, when its answer is final) and vendor calls made (every call,
+// retries and throttled ones included). Call it before the source's
+// Finish, so the summary that Finish may trigger includes it.
+func (t *Tracker) Spent(ctx context.Context, id string, pages, calls int64) error {
+	if err := layout.CheckBatchID(id); err != nil {
+		return err
+	}
+	if pages == 0 && calls == 0 {
+		return nil
+	}
+	if err := spentScript.Run(ctx, t.rdb, keys(id)[:1], pages, calls).Err(); err != nil {
+		return fmt.Errorf("batch %s: spent: %w", id, err)
+	}
+	return nil
+}
+
 // Get returns the batch's counters, or ErrNotFound.
 func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 	if err := layout.CheckBatchID(id); err != nil {
@@ -389,6 +405,8 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		Succeeded:  num("succeeded"),
 		Failed:     num("failed"),
 		Skipped:    num("skipped"),
+		Pages:      num("pages"),
+		Calls:      num("calls"),
 		Sealed:     m["sealed"] == "1",
 		StartedAt:  ms("startedAt"),
 		UpdatedAt:  ms("updatedAt"),

@@ -18,6 +18,8 @@ type Status struct {
 	Succeeded int64
 	Failed    int64
 	Skipped   int64
+	// Pages read and vendor calls made for the batch's sources (Spent).
+	Pages, Calls int64
 	// Sealed: the producer has enqueued everything.
 	Sealed     bool
 	StartedAt  time.Time // first enqueue
@@ -89,6 +91,8 @@ type summary struct {
 	Succeeded  int64     `json:"succeeded"`
 	Failed     int64     `json:"failed"`
 	Skipped    int64     `json:"skipped"`
+	Pages      int64     `json:"pages"`       // pages read: a 3-page PDF counts 3
+	Calls      int64     `json:"vendorCalls"` // vendor calls made, retries included
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	DurationMs int64     `json:"durationMs"`
@@ -112,6 +116,8 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 		Succeeded:  s.Succeeded,
 		Failed:     s.Failed,
 		Skipped:    s.Skipped,
+		Pages:      s.Pages,
+		Calls:      s.Calls,
 		StartedAt:  s.StartedAt.UTC(),
 		FinishedAt: s.FinishedAt.UTC(),
 		Failures:   fs,

@@ -42,6 +42,9 @@ type Options struct {
 type Summary struct {
 	Enqueued, Skipped int64
 	Batch             string
+	// SkippedFailed: of the skipped, those whose current result is a
+	// failure (not retried without --force; `producer run` counts them).
+	SkippedFailed int64
 }
 
 func (s Summary) String() string {
@@ -49,25 +52,33 @@ func (s Summary) String() string {
 }
 
 // Check validates one task against the configuration, naming what is wrong.
-func (e *Enqueuer) Check(t layout.Recognize) error {
+// Its errors are ErrInvalid.
+func (e *Enqueuer) Check(t layout.Recognize) error { return invalid(e.check(t, t.Source)) }
+
+// check is Check naming the source as what (a prefix's defaults are
+// checked on a key under it, which is no real source).
+func (e *Enqueuer) check(t layout.Recognize, what string) error {
 	if !result.KnownType(t.Type) {
-		return fmt.Errorf("%s: unknown document type %q (want one of %v)", t.Source, t.Type, result.DocumentTypes)
+		return fmt.Errorf("%s: %s", what, UnknownType(t.Type))
 	}
 	if _, _, err := e.Config.VendorFor(t.Type, t.Vendor); err != nil {
-		return fmt.Errorf("%s: %w", t.Source, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if t.Type == result.TypeFaceCompare && t.Face == "" {
-		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", t.Source)
+		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", what)
 	}
 	if t.Type != result.TypeFaceCompare && t.Face != "" {
-		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
+		return fmt.Errorf("%s: a face image is only for face-compare", what)
+	}
+	if err := checkURIs(t); err != nil {
+		return err
 	}
 	t.V = layout.PayloadVersion
 	d, err := t.Parse()
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return e.checkLocations(d)
+	return e.checkLocations(d, what)
 }
 
 // ErrForbidden marks a source or output outside storage.buckets.
@@ -76,15 +87,15 @@ var ErrForbidden = errors.New("outside the allowed buckets")
 // checkLocations refuses, before anything is enqueued, what the worker
 // would refuse: buckets outside storage.buckets and sources in the
 // reserved _ocr/ area.
-func (e *Enqueuer) checkLocations(d layout.Doc) error {
+func (e *Enqueuer) checkLocations(d layout.Doc, what string) error {
 	allow := e.Config.Storage.Buckets
 	switch {
 	case !allow.CanRead(d.Src.Bucket):
-		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Source, d.Src.Bucket, ErrForbidden)
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", what, d.Src.Bucket, ErrForbidden)
 	case !allow.CanWrite(d.Dest.Bucket):
 		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", d.Out, d.Dest.Bucket, ErrForbidden)
 	case layout.ReservedSource(d.Src.Key):
-		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", d.Source, layout.Area)
+		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", what, layout.Area)
 	}
 	if d.FaceSrc.Bucket != "" && !allow.CanRead(d.FaceSrc.Bucket) {
 		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Face, d.FaceSrc.Bucket, ErrForbidden)
@@ -118,18 +129,18 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			return nil
 		})
 		if err != nil {
-			return sum, err
+			return sum, invalid(err) // a manifest's content or the file itself: nothing is enqueued yet
 		}
 	}
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
 			// The defaults must be valid for any object under the prefix.
-			if err := e.Check(o.task(anyObjectUnder(src))); err != nil {
+			if err := invalid(e.check(o.task(anyObjectUnder(src)), src)); err != nil {
 				return sum, err
 			}
 			e.warnOverlap(u, o.Out)
 		} else if err != nil && src[0] != '@' {
-			return sum, err
+			return sum, invalid(err)
 		}
 	}
 
@@ -209,7 +220,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			ferr = err
 		}
 	}
-	sum.Enqueued, sum.Skipped = r.enq.Load(), r.skip.Load()
+	sum.Enqueued, sum.Skipped, sum.SkippedFailed = r.enq.Load(), r.skip.Load(), r.sk.failed.Load()
 	if ferr != nil {
 		return sum, ferr
 	}
@@ -256,11 +267,11 @@ func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, 
 		m.after = layout.ResultKey(out.Key, after)
 		m.max = m.after
 	}
-	srcPrefix := "s3://" + u.Bucket + "/"
+	srcPrefix := storage.URI{Bucket: u.Bucket}.String()
 	return listPrefix(ctx, e.Store, u, after, o.Defaults, func(it Item, key string) error {
 		st, err := m.lookup(ctx, layout.ResultKey(out.Key, strings.TrimPrefix(it.Task.Source, srcPrefix)))
 		if err != nil {
-			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, layout.ResultPrefix(out.Key, u.Key), err)
+			return fmt.Errorf("list results under %s: %w", storage.URI{Bucket: out.Bucket, Key: layout.ResultPrefix(out.Key, u.Key)}, err)
 		}
 		it.Result = st
 		return fn(it, key)

@@ -82,7 +82,7 @@ func (e *Enqueuer) scanSource(s layout.Scan, o Options) (scanSource, error) {
 	if !u.IsPrefix() {
 		return nil, fmt.Errorf("--scan %s: want a prefix (ending in /) or a stored manifest (@s3://bucket/key)", s.Source)
 	}
-	if err := e.Check(o.task(anyObjectUnder(s.Source))); err != nil {
+	if err := invalid(e.check(o.task(anyObjectUnder(s.Source)), s.Source)); err != nil {
 		return nil, err
 	}
 	return &prefixSource{e: e, src: s.Source, u: u, o: o}, nil
@@ -295,11 +295,11 @@ func (m *manifestSource) list(ctx context.Context, after string, fn func(Item, s
 		if rc != nil {
 			rc.Close()
 		}
-		return fmt.Errorf("manifest s3://%s/: %w", m.u.Bucket, err)
+		return fmt.Errorf("manifest %s: %w", storage.URI{Bucket: m.u.Bucket}, err)
 	}
 	defer rc.Close()
 	br := bufio.NewReaderSize(rc, 64<<10)
-	name := "s3://" + m.u.Bucket + "/…" // keys may hold names: errors give the bucket only
+	name := storage.URI{Bucket: m.u.Bucket}.String() + "…" // keys may hold names: errors give the bucket only
 	for {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {

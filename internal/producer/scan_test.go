@@ -15,6 +15,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
+	"github.com/ocrbatch/ocrworker/internal/storage/file"
 	"github.com/ocrbatch/ocrworker/internal/storage/memory"
 )
 
@@ -258,6 +259,54 @@ func TestScanStepSkipsCurrentResults(t *testing.T) {
 	}
 	st, _ := f.tr.Get(t.Context(), f.s.Batch)
 	if st.Total != 5 || st.Skipped != 2 || !st.Sealed {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// A scan of a file:// prefix lists on the file store and names each source
+// by its own scheme: the queued tasks read file://…, not s3://….
+func TestScanStepOnFiles(t *testing.T) {
+	root := t.TempDir()
+	prev, err := storage.SetFileRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = storage.SetFileRoot(prev) })
+	files, err := file.New(file.Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := files.Bucket(storage.FileRoot())
+	for i := range 3 {
+		putObj(t, in, fmt.Sprintf("in/%03d.png", i), []byte(fmt.Sprint(i)), nil)
+	}
+	f := newScanFixture(t, 0)
+	f.e.Store = files
+	f.s.Source = "file://" + root + "/in/"
+	f.s.Out = "file://" + root + "/out/r/"
+	res := f.step(t, 0, 10)
+	if res.Enqueued != 3 || res.Next || res.Listed != 3 {
+		t.Fatalf("step %+v, want 3 enqueued and the listing over", res)
+	}
+	ts, err := f.insp.ListPendingTasks("q", asynq.PageSize(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, ti := range ts {
+		d, err := layout.DecodeRecognize(ti.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, d.Source)
+	}
+	sort.Strings(got)
+	want := []string{"file://" + root + "/in/000.png", "file://" + root + "/in/001.png", "file://" + root + "/in/002.png"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("queued %v, want %v", got, want)
+	}
+	st, _ := f.tr.Get(t.Context(), f.s.Batch)
+	if st.Total != 3 || st.InFlight != 3 || !st.Sealed {
 		t.Fatalf("status %+v", st)
 	}
 }

@@ -79,7 +79,7 @@ func listPrefix(ctx context.Context, store storage.Store, u storage.URI, after s
 		if strings.HasSuffix(o.Key, "/") || skip(o.Key) {
 			return nil // a "folder" marker object or output, not a document
 		}
-		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true}, o.Key)
+		return fn(Item{Task: d.task(storage.URI{Bucket: u.Bucket, Key: o.Key}.String()), ETag: o.ETag, Known: true}, o.Key)
 	})
 }
 
@@ -106,7 +106,7 @@ func expandManifest(path string, d Defaults, fn func(Item) error) error {
 			continue
 		}
 		if err := fn(it); err != nil {
-			return err
+			return fmt.Errorf("manifest %s line %d: %w", path, n, err)
 		}
 	}
 	if err := sc.Err(); err != nil {

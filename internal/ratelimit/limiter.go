@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -129,7 +130,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		if st.Halt != nil {
 			lastHalt = st.Halt
 			l.noteHalt(*st.Halt)
-			if sleep(ctx, withJitter(haltPoll)) != nil {
+			if clock.Sleep(ctx, withJitter(haltPoll)) != nil {
 				return &HaltedError{State: *st.Halt}
 			}
 			haltPoll = min(2*haltPoll, l.o.haltPollMax)
@@ -139,7 +140,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		haltPoll = l.o.haltPollMin
 		l.noteResumed()
 		if st.RetryAfter > 0 {
-			if sleep(ctx, withJitter(st.RetryAfter)) != nil {
+			if clock.Sleep(ctx, withJitter(st.RetryAfter)) != nil {
 				return l.ctxErr(ctx, "the vendor's Retry-After")
 			}
 			continue
@@ -159,7 +160,7 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		if res.Allowed > 0 {
 			return nil
 		}
-		if sleep(ctx, withJitter(res.RetryAfter)) != nil {
+		if clock.Sleep(ctx, withJitter(res.RetryAfter)) != nil {
 			return l.ctxErr(ctx, "a rate-limit token")
 		}
 	}
@@ -321,15 +322,4 @@ func withJitter(d time.Duration) time.Duration {
 		d = 0
 	}
 	return d + rand.N(d/10+2*time.Millisecond)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

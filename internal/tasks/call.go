@@ -60,6 +60,7 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 		return nil, &requeue{after: time.Second, reason: "no vendor slot: " + err.Error()}
 	}
 	start := time.Now()
+	j.calls++
 	resp, err := v.Client.Recognize(ctx, req)
 	release()
 	endpoint := req.DocumentType
