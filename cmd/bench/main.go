@@ -13,11 +13,13 @@
 //     sideways (EXIF 6: decoded and turned) and as a BMP (converted), issue
 //     #15;
 //   - producer: `producer enqueue` tasks/s ÷ raw asynq Client.Enqueue
-//     tasks/s for 100,000 objects.
+//     tasks/s for 100,000 objects;
+//   - scan: Redis memory of windowed scans (1,000,000 generated objects whose
+//     window holds; 100,000 end to end) and the open-window scan rate (scan.go).
 //
 // Usage:
 //
-//	go run ./cmd/bench [--only rate,pipeline,rss,photo,producer] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
+//	go run ./cmd/bench [--only rate,pipeline,rss,photo,producer,scan] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
 //
 // Every figure is a ratio of two measurements taken in the same run on the
 // same machine, so the numbers travel between machines better than raw
@@ -65,8 +67,11 @@ type options struct {
 	photoImages     int
 	decodeBudgetMiB int
 
-	// producer
+	// producer, scan
 	objects int
+
+	// scan
+	scanSynthetic int
 }
 
 func main() {
@@ -85,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.only, "only", "rate,pipeline,rss,photo,producer", "comma-separated measurements to run")
+	fs.StringVar(&o.only, "only", "rate,pipeline,rss,photo,producer,scan", "comma-separated measurements to run")
 	fs.StringVar(&o.docPath, "doc", "", "also write the table into this markdown file (between its bench markers)")
 	fs.StringVar(&o.dir, "dir", "", "working directory for the stacks (default: a new temporary one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs, data) after the run")
@@ -102,7 +107,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.photoConc, "photo-concurrency", 8, "photo: worker concurrency")
 	fs.IntVar(&o.photoImages, "photo-images", 16, "photo: images per variant (upright, rotated, BMP)")
 	fs.IntVar(&o.decodeBudgetMiB, "decode-budget-mib", 512, "photo: worker.decodeBudget in MiB")
-	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
+	fs.IntVar(&o.objects, "objects", 100000, "producer, scan: objects under the enqueued prefix")
+	fs.IntVar(&o.scanSynthetic, "scan-synthetic", 1000000, "scan: objects of the generated listing whose window fills and holds")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")
 		fs.PrintDefaults()
@@ -115,13 +121,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for _, m := range strings.Split(o.only, ",") {
 		switch m {
-		case "rate", "pipeline", "rss", "photo", "producer":
+		case "rate", "pipeline", "rss", "photo", "producer", "scan":
 		default:
 			return nil, fmt.Errorf("--only: unknown measurement %q", m)
 		}
 	}
 	if o.rps <= 0 || o.burst < 1 || o.workers < 1 || o.rateConc < 1 || o.docs < 2 || o.noopTasks < 2 ||
-		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.photoConc < 1 || o.photoImages < 1 || o.decodeBudgetMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 {
+		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.photoConc < 1 || o.photoImages < 1 || o.decodeBudgetMiB < 1 ||
+		o.objects < 1 || o.rateSeconds <= 0 || o.scanSynthetic < 1 {
 		return nil, errors.New("every count, rate and size must be positive")
 	}
 	return o, nil
@@ -159,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fn   func(context.Context) ([]row, error)
 	}
 	var rows []row
-	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"photo", b.photo}, {"producer", b.producer}} {
+	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"photo", b.photo}, {"producer", b.producer}, {"scan", b.scan}} {
 		if !o.wants(s.name) {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -73,7 +74,8 @@ func (e *env) tracker() *batch.Tracker {
 }
 
 const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/|file:///DIR/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+       producer enqueue --scan [flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST.jsonl)`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
@@ -81,9 +83,17 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs = flag.NewFlagSet("enqueue", flag.ContinueOnError)
 		f  = registerEnqueueFlags(fs)
 	)
+	var scan bool
+	fs.BoolVar(&scan, "scan", false, "let the workers list the SOURCE (a prefix, or a stored manifest @s3://b/k) in a window of worker.scanWindow tasks; returns once the scan is queued")
 	sources, err := parse(fs, &g, args, stdout, enqueueUsage, 1, -1)
 	if err != nil {
 		return err
+	}
+	if scan && (len(sources) != 1 || f.o.DryRun) {
+		return cli.Usagef("--scan takes one SOURCE (a prefix or @s3://bucket/manifest) and no --dry-run\n%s", enqueueUsage)
+	}
+	if scan && strings.HasPrefix(sources[0], "@") && !storedManifest(sources[0][1:]) {
+		return cli.Usagef("--scan reads a manifest from the object store: @s3://bucket/key or @file:///path\n%s", enqueueUsage)
 	}
 	o, err := f.options(sources, enqueueUsage)
 	if err != nil {
@@ -98,6 +108,10 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	enq, done := newEnqueuer(e, store, o.Queue, stderr)
+	if scan {
+		done()
+		return enqueueScan(ctx, e, enq, sources[0], o, stdout)
+	}
 	sum, err := enq.Run(ctx, sources, o)
 	done()
 	if err != nil {

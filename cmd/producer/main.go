@@ -2,6 +2,8 @@
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
 //	                 [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+//	producer enqueue --scan [enqueue flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST)
+//	producer cancel BATCH
 //	producer run [enqueue flags] SOURCE...
 //	producer status BATCH [--follow]
 //	producer batches [--limit N]
@@ -29,6 +31,10 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
                    [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+  producer enqueue --scan [flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST.jsonl)
+                                       let the workers list the source, worker.scanWindow
+                                       tasks queued at a time; returns once the scan is queued
+  producer cancel BATCH                stop a batch's scan and drop its queued tasks
   producer run [enqueue flags] [--concurrency N] SOURCE...
                                        enqueue, process in this process, wait, print the
                                        summary; exit 0 if every document succeeded
@@ -70,6 +76,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 	"halt":    runHalt,
 	"remask":  runRemask,
 	"export":  runExport, // export.go
+	"cancel":  runCancel, // scan.go
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

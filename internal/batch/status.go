@@ -26,6 +26,13 @@ type Status struct {
 	UpdatedAt  time.Time // last change
 	FinishedAt time.Time // zero until done
 	Done       bool
+	Cancelled  bool  // producer cancel stopped its scans and dropped its queued tasks
+	InFlight   int64 // sources enqueued and not yet counted
+	// Windowed scans (enqueue --scan, backfills): objects listed so far,
+	// and whether a listing is still going.
+	Scan    bool
+	Listed  int64
+	Listing bool
 }
 
 // Failure is one failed source and its result-v1 error code.
@@ -131,8 +138,14 @@ func Print(w io.Writer, s Status) error {
 func printAt(w io.Writer, s Status, now time.Time) error {
 	state := "running"
 	switch {
+	case s.Done && s.Cancelled:
+		state = "cancelled, done in " + s.FinishedAt.Sub(s.StartedAt).Round(time.Second).String()
+	case s.Cancelled:
+		state = "cancelled"
 	case s.Done:
 		state = "done in " + s.FinishedAt.Sub(s.StartedAt).Round(time.Second).String()
+	case !s.Sealed && s.Listing:
+		state = "listing"
 	case !s.Sealed:
 		state = "enqueueing"
 	default:
@@ -140,7 +153,20 @@ func printAt(w io.Writer, s Status, now time.Time) error {
 			state = "eta " + eta.String()
 		}
 	}
-	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s\n",
-		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state)
+	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s%s\n",
+		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state, s.ScanLine())
 	return err
+}
+
+// ScanLine is what a windowed scan adds to the status line: how far its
+// listing got and how many of its tasks are queued or running.
+func (s Status) ScanLine() string {
+	if !s.Scan {
+		return ""
+	}
+	l := "listed"
+	if s.Listing {
+		l = "listing"
+	}
+	return fmt.Sprintf("; scan %s %d, in flight %d", l, s.Listed, s.InFlight)
 }

@@ -35,7 +35,7 @@ func TestWriteSummaryRetriesABlip(t *testing.T) {
 	var slept []time.Duration
 	tr.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	const id = "b-sum"
-	mustNil(t, tr.AddTotal(ctx, id, 1))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/a.jpg"))
 	mustFinish(t, tr, id, "s3://in/a.jpg", StatusFailed, "vendor_rejected")
 	if done, err := tr.Seal(ctx, id); err != nil || !done {
 		t.Fatalf("seal: %v %v", done, err)
@@ -83,7 +83,7 @@ func TestSummaryCountsPagesAndCalls(t *testing.T) {
 	ctx := t.Context()
 	tr, rdb := newTracker(t)
 	const id = "b-pages"
-	mustNil(t, tr.AddTotal(ctx, id, 2))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/stack.pdf", "s3://in/a.jpg"))
 	mustNil(t, tr.Spent(ctx, id, 0, 2)) // a run that failed transiently: 2 calls, no page final
 	mustNil(t, tr.Spent(ctx, id, 3, 2)) // its retry: 3 pages in all, 2 more calls
 	mustFinish(t, tr, id, "s3://in/stack.pdf", StatusSucceeded, "")

@@ -44,6 +44,7 @@ const (
 	WorkerTaskTimeoutDefault   = 5 * time.Minute
 	WorkerMaxRetryAfterDefault = 5 * time.Minute
 	WorkerUnknownGraceDefault  = 10 * time.Minute
+	WorkerScanWindowDefault    = 10000
 	VendorConcurrencyDefault   = 8
 	VendorTimeoutDefault       = vendors.TimeoutDefault
 	HaltForDefault             = 15 * time.Minute
@@ -183,6 +184,10 @@ type Worker struct {
 	// this worker does not know is handed back for this long (another worker
 	// of a rolling deploy may know it) before it fails. Default 10m.
 	UnknownGrace Duration `yaml:"unknownGrace"`
+	// ScanWindow: the most tasks of one windowed scan (backfills, enqueue
+	// --scan) pending or active at once; the scan lists more as they drain.
+	// Default 10000.
+	ScanWindow int `yaml:"scanWindow"`
 	// MaxSourceBytes, DecodeBudget, MaxPixels bound multi-page sources and
 	// image conversion (types.go, docs/formats.md).
 	MaxSourceBytes int64 `yaml:"maxSourceBytes"`
@@ -331,6 +336,9 @@ func (c *Config) setDefaults() {
 	if w.UnknownGrace == 0 {
 		w.UnknownGrace = Duration(WorkerUnknownGraceDefault)
 	}
+	if w.ScanWindow == 0 {
+		w.ScanWindow = WorkerScanWindowDefault
+	}
 	for _, v := range c.Vendors {
 		if v == nil {
 			continue
@@ -473,6 +481,9 @@ func (c *Config) validate() error {
 	}
 	if w.UnknownGrace < 0 {
 		return &Error{Key: "worker.unknownGrace", Msg: "must be >= 0"}
+	}
+	if w.ScanWindow < 0 {
+		return &Error{Key: "worker.scanWindow", Msg: "must be > 0"}
 	}
 	for i, s := range c.Schedules {
 		k := fmt.Sprintf("schedules[%d]", i)

@@ -13,6 +13,7 @@
 //	OP _ocr/raw-pages/K/N.json     the raw answer of page N of a multi-page source (keepRaw)
 //	OP _ocr/progress/K/N.json      page N's answer, kept until the source's result is written
 //	OP _ocr/batches/BATCH.json     a finished batch's summary
+//	OP _ocr/batches/BATCH/failures-N.jsonl  its failed sources past what Redis keeps
 //	OP _batches/BATCH.json         a summary written before _ocr/ (read only)
 //
 // No result can lie under OP _ocr/: a source whose key starts with _ocr/ is
@@ -48,6 +49,9 @@ const (
 	// second source aiming at the same key (s3://a/k and s3://b/k, one
 	// output prefix) cannot replace it.
 	MetaOwner = "source-ref"
+	// MetaBatch names the batch whose run wrote a result, so a later run of
+	// the same batch that replaces it knows the batch counted it already.
+	MetaBatch = "batch"
 )
 
 // ResultKey is where the result of sourceKey goes: OP + K + ".json".
@@ -120,6 +124,12 @@ func LegacyRawKey(resultKey string) string {
 
 // SummaryKey is where the summary of a batch goes.
 func SummaryKey(outKey, batch string) string { return outKey + Area + "batches/" + batch + ".json" }
+
+// FailuresKey is where the n-th spill of a batch's failed sources goes
+// (JSON lines; the batch's summary lists them).
+func FailuresKey(outKey, batch, n string) string {
+	return outKey + Area + "batches/" + batch + "/failures-" + n + ".jsonl"
+}
 
 // LegacySummaryKey is where summaries were written before Area; they stay
 // there and are only read.

@@ -44,7 +44,7 @@ func NewWorker(cfg *config.Config, rdb redis.UniversalClient, store storage.Stor
 	if err != nil {
 		return nil, err
 	}
-	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D())), vendors)
+	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D()), batch.WithStore(store)), vendors)
 	h := &tasks.Handler{
 		Store:         store,
 		Vendors:       vendors,

@@ -113,7 +113,8 @@ type job struct {
 	src, face  storage.ObjectInfo // face: face-compare only
 	faceRef    string             // face-compare: FaceRef of the face photo
 	seenResult *storage.ObjectInfo
-	resultSeen bool // the result's HEAD succeeded; seenResult nil: there was none
+	resultSeen bool   // the result's HEAD succeeded; seenResult nil: there was none
+	replaced   string // status of this batch's own result that the write replaced ("" if none)
 
 	vendor *Vendor // picked by pickVendor
 

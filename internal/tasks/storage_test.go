@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
@@ -41,12 +42,12 @@ func (b *fakeBatches) WriteSummary(ctx context.Context, out storage.Bucket, outK
 // noBooks is the producer's side of batch.Books, which the handler never uses.
 type noBooks struct{}
 
-func (noBooks) AddTotal(context.Context, string, int64) error   { return nil }
-func (noBooks) AddSkipped(context.Context, string, int64) error { return nil }
-func (noBooks) Spent(context.Context, string, int64, int64) error {
-	return nil
+func (noBooks) Register(context.Context, string, batch.Chunk) ([]bool, bool, error) {
+	return nil, false, nil
 }
-func (noBooks) Seal(context.Context, string) (bool, error) { return false, nil }
+func (noBooks) Unregister(context.Context, string, []string) (bool, error) { return false, nil }
+func (noBooks) Spent(context.Context, string, int64, int64) error          { return nil }
+func (noBooks) Seal(context.Context, string) (bool, error)                 { return false, nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()

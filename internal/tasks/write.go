@@ -84,6 +84,9 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 	}
 	opts := storage.PutOptions{ContentType: "application/json",
 		Metadata: layout.ResultMeta(j.owner, j.res.Source.ETag, j.res.Status, code, j.faceRef)}
+	if j.Batch != "" {
+		opts.Metadata[layout.MetaBatch] = j.Batch
+	}
 	// The first try trusts the HEAD the run began with (one S3 round trip
 	// less per document); when a precondition fails, the object changed
 	// since: decide again on a fresh HEAD.
@@ -128,6 +131,10 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 		case err != nil:
 			return nil, storageErr(err, "result")
 		}
+		if opts.IfMatch != "" && j.Batch != "" && prev.Metadata[layout.MetaBatch] == j.Batch {
+			// Ours replaced a result this same batch wrote, and counted.
+			j.replaced = prev.Metadata[layout.MetaStatus]
+		}
 		return nil, nil
 	}
 	return nil, nil // concurrent runs kept writing first; the last of theirs stands
@@ -156,10 +163,24 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
 		return nil // no batch, or one that cannot exist (the result says invalid_task)
 	}
-	done, err := h.Batches.Finish(ctx, j.Batch, j.Source, status, code)
+	var done bool
+	var err error
+	if r, ok := h.Batches.(replacingBooks); ok && j.replaced != "" {
+		done, err = r.FinishReplacing(ctx, j.Batch, j.Source, status, code, j.replaced)
+	} else {
+		done, err = h.Batches.Finish(ctx, j.Batch, j.Source, status, code)
+	}
 	if err != nil {
 		j.log.Warn().Err(err).Msg("batch count not updated: will count it on the next run")
 		return &requeue{after: time.Second, reason: "batch count not updated"}
+	}
+	if s, ok := h.Batches.(spillingBooks); ok && status == result.StatusFailed && h.Buckets.CanWrite(j.Dest.Bucket) {
+		// Redis keeps a bounded number of a batch's failures; past it they
+		// move to storage. A spill that fails leaves them in Redis: the
+		// next failure tries again.
+		if err := s.SpillFailures(ctx, h.Store.Bucket(j.Dest.Bucket), j.Dest.Key, j.Batch); err != nil {
+			j.log.Warn().Err(ocrerr.Redact(err)).Str("batch", j.Batch).Msg("batch failures not spilled to storage")
+		}
 	}
 	// Only this run learns that the batch is done: it writes the summary.
 	if !done || !h.Buckets.CanWrite(j.Dest.Bucket) {
@@ -169,6 +190,17 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 		j.log.Error().Err(ocrerr.Redact(err)).Str("batch", j.Batch).Msg("batch summary not written")
 	}
 	return nil
+}
+
+// replacingBooks and spillingBooks are what *batch.Tracker offers beyond
+// batch.Books: counting a re-enqueued source's new outcome in place of its
+// old one, and moving failures to storage.
+type replacingBooks interface {
+	FinishReplacing(ctx context.Context, id, source, status, code, replaced string) (bool, error)
+}
+
+type spillingBooks interface {
+	SpillFailures(ctx context.Context, out storage.Bucket, outKey, id string) error
 }
 
 // errNotOurs: the result key holds an object that is no result of this
