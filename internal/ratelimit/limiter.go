@@ -88,13 +88,33 @@ func New(rdb redis.UniversalClient, vendor string, rps float64, burst int, concu
 // has ended. On failure release is nil and err is a *HaltedError (matching
 // ErrHalted) if the vendor was halted when ctx ended, wraps ctx.Err() if ctx
 // ended otherwise, or wraps a Redis error.
+//
+// The worker's handler passes the vendor's [VendorGate], which adds the
+// fleet-wide in-flight cap, the learned limits and the budget to this.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Duration, err error) {
+	release, waited, _, err = l.acquire(ctx, l.configuredPace)
+	return release, waited, err
+}
+
+// pace gives the rate (calls/s; <= 0: none) and GCRA burst to take a token
+// at, from the shared state just read.
+type pace func(ctx context.Context, st State) (rps float64, burst int)
+
+// configuredPace is the configured rate scaled by the throttle factor.
+func (l *Limiter) configuredPace(_ context.Context, st State) (float64, int) {
+	return st.EffectiveRPS, grantBurst(st.Burst)
+}
+
+// acquire is Acquire at a given pace; rateBound reports whether the GCRA
+// made the call wait (the adaptive controller's evidence that the rate is
+// what holds the fleet back).
+func (l *Limiter) acquire(ctx context.Context, p pace) (release func(), waited time.Duration, rateBound bool, err error) {
 	start := l.o.now()
 	if l.slots != nil {
 		select {
 		case l.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, l.o.now().Sub(start), l.ctxErr(ctx, "a concurrency slot")
+			return nil, l.o.now().Sub(start), false, l.ctxErr(ctx, "a concurrency slot")
 		}
 	}
 	var once sync.Once
@@ -103,34 +123,35 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Dura
 			once.Do(func() { <-l.slots })
 		}
 	}
-	if err := l.waitTurn(ctx); err != nil {
+	rateBound, err = l.waitTurn(ctx, p)
+	if err != nil {
 		release()
-		return nil, l.o.now().Sub(start), err
+		return nil, l.o.now().Sub(start), false, err
 	}
 	waited = l.o.now().Sub(start)
 	l.o.metrics.observeWait(l.vendor, waited.Seconds())
-	return release, waited, nil
+	return release, waited, rateBound, nil
 }
 
 // waitTurn loops until a GCRA token is granted, sleeping out halts,
 // Retry-After and GCRA's own RetryAfter in between.
-func (l *Limiter) waitTurn(ctx context.Context) error {
+func (l *Limiter) waitTurn(ctx context.Context, p pace) (rateBound bool, err error) {
 	haltPoll := l.o.haltPollMin
 	var lastHalt *HaltState
 	for {
 		st, err := l.State(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.waitEnded(ctx, lastHalt)
+				return rateBound, l.waitEnded(ctx, lastHalt)
 			}
-			return err
+			return rateBound, err
 		}
 		l.o.metrics.factor(l.vendor, st.Factor)
 		if st.Halt != nil {
 			lastHalt = st.Halt
 			l.noteHalt(*st.Halt)
 			if sleep(ctx, withJitter(haltPoll)) != nil {
-				return &HaltedError{State: *st.Halt}
+				return rateBound, &HaltedError{State: *st.Halt}
 			}
 			haltPoll = min(2*haltPoll, l.o.haltPollMax)
 			continue
@@ -140,27 +161,29 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		l.noteResumed()
 		if st.RetryAfter > 0 {
 			if sleep(ctx, withJitter(st.RetryAfter)) != nil {
-				return l.ctxErr(ctx, "the vendor's Retry-After")
+				return rateBound, l.ctxErr(ctx, "the vendor's Retry-After")
 			}
 			continue
 		}
-		if l.rps <= 0 {
-			return nil
+		rps, burst := p(ctx, st)
+		if rps <= 0 {
+			return rateBound, nil
 		}
 		res, err := l.gcra.Allow(ctx, gcraKey(l.o.prefix, l.vendor), redis_rate.Limit{
-			Rate: 1, Period: emissionInterval(st.EffectiveRPS), Burst: grantBurst(st.Burst),
+			Rate: 1, Period: emissionInterval(rps), Burst: max(1, burst),
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.ctxErr(ctx, "a rate-limit token")
+				return rateBound, l.ctxErr(ctx, "a rate-limit token")
 			}
-			return fmt.Errorf("ratelimit: %s: take token: %w", l.vendor, err)
+			return rateBound, fmt.Errorf("ratelimit: %s: take token: %w", l.vendor, err)
 		}
 		if res.Allowed > 0 {
-			return nil
+			return rateBound, nil
 		}
+		rateBound = true
 		if sleep(ctx, withJitter(res.RetryAfter)) != nil {
-			return l.ctxErr(ctx, "a rate-limit token")
+			return rateBound, l.ctxErr(ctx, "a rate-limit token")
 		}
 	}
 }

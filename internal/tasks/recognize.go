@@ -105,6 +105,7 @@ type job struct {
 	resultSeen bool // the result's HEAD succeeded; seenResult nil: there was none
 
 	vendor *Vendor // picked by pickVendor
+	calls  int     // vendor calls made by this run (the batch counts them)
 }
 
 // ProcessTask implements asynq.Handler.
