@@ -9,7 +9,8 @@
 // enqueue reopens it); the index forgets batches whose keys are gone. The
 // summary object in storage stays.
 //
-//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
+//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped calls sealed startedAt updatedAt finishedAt
+//	                         (calls: vendor calls made, retries and throttled calls included)
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
 //	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
@@ -305,6 +306,28 @@ func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string
 	return n == 1, nil
 }
 
+// callsScript: ARGV = n. Counts vendor calls of a batch that exists (an
+// expired batch is not brought back by a late call).
+var callsScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.call('HINCRBY', KEYS[1], 'calls', ARGV[1])
+end
+return 0
+`)
+
+// AddCalls counts n vendor calls made for batch id: every call, retries
+// and throttled ones included (what the vendors bill, and what the budget
+// counts, is close to this). The summary and `producer status` show it.
+func (t *Tracker) AddCalls(ctx context.Context, id string, n int64) error {
+	if err := layout.CheckBatchID(id); err != nil {
+		return err
+	}
+	if err := callsScript.Run(ctx, t.rdb, keys(id)[:1], n).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("batch %s: count calls: %w", id, err)
+	}
+	return nil
+}
+
 // Get returns the batch's counters, or ErrNotFound.
 func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 	if err := layout.CheckBatchID(id); err != nil {
@@ -330,6 +353,7 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		Succeeded:  num("succeeded"),
 		Failed:     num("failed"),
 		Skipped:    num("skipped"),
+		Calls:      num("calls"),
 		Sealed:     m["sealed"] == "1",
 		StartedAt:  ms("startedAt"),
 		UpdatedAt:  ms("updatedAt"),

@@ -18,6 +18,7 @@ type Status struct {
 	Succeeded int64
 	Failed    int64
 	Skipped   int64
+	Calls     int64 // vendor calls made, retries and throttled calls included
 	// Sealed: the producer has enqueued everything.
 	Sealed     bool
 	StartedAt  time.Time // first enqueue
@@ -82,6 +83,7 @@ type summary struct {
 	Succeeded  int64     `json:"succeeded"`
 	Failed     int64     `json:"failed"`
 	Skipped    int64     `json:"skipped"`
+	Calls      int64     `json:"vendorCalls"` // retries and throttled calls included
 	StartedAt  time.Time `json:"startedAt"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`
 	DurationMs int64     `json:"durationMs"`
@@ -105,6 +107,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 		Succeeded:  s.Succeeded,
 		Failed:     s.Failed,
 		Skipped:    s.Skipped,
+		Calls:      s.Calls,
 		StartedAt:  s.StartedAt.UTC(),
 		FinishedAt: s.FinishedAt.UTC(),
 		Failures:   fs,
@@ -117,7 +120,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 
 // Print writes one line about the batch, for `producer status`:
 //
-//	batch B: 57/100 (57.0%) succeeded 50 failed 5 skipped 2 pending 43, 3.1 docs/s, eta 14s
+//	batch B: 57/100 (57.0%) succeeded 50 failed 5 skipped 2 pending 43, 3.1 docs/s, eta 14s, 61 vendor calls
 func Print(w io.Writer, s Status) error {
 	return printAt(w, s, time.Now())
 }
@@ -133,6 +136,9 @@ func printAt(w io.Writer, s Status, now time.Time) error {
 		if eta := s.ETA(now); eta > 0 {
 			state = "eta " + eta.String()
 		}
+	}
+	if s.Calls > 0 {
+		state += fmt.Sprintf(", %d vendor calls", s.Calls)
 	}
 	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s\n",
 		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state)

@@ -44,6 +44,7 @@ type noBooks struct{}
 func (noBooks) AddTotal(context.Context, string, int64) error   { return nil }
 func (noBooks) AddSkipped(context.Context, string, int64) error { return nil }
 func (noBooks) Seal(context.Context, string) (bool, error)      { return false, nil }
+func (noBooks) AddCalls(context.Context, string, int64) error   { return nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()
