@@ -145,6 +145,9 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if o.DryRun {
 		fmt.Fprintln(stderr, "dry run: nothing was enqueued")
+		if err := printDryRunCost(ctx, stdout, e, sum.Calls); err != nil { // limits.go
+			return err
+		}
 	}
 	fmt.Fprintln(stdout, sum.String())
 	return nil
@@ -184,6 +187,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if err := batch.Print(stdout, s); err != nil {
+		return err
+	}
+	if err := printVendorLimits(ctx, stdout, e, s); err != nil { // limits.go
 		return err
 	}
 	return printWebhooks(ctx, stdout, e, pos[0]) // notify.go

@@ -10,7 +10,8 @@
 // summary object in storage stays.
 //
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped calls sealed startedAt updatedAt finishedAt
-//	                         (calls: vendor calls made, retries and throttled calls included)
+//	                         (calls: vendor calls made, retries and throttled calls included;
+//	                         calls:<vendor>: the same per vendor name)
 //	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
 //	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
@@ -38,6 +39,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -306,23 +308,28 @@ func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string
 	return n == 1, nil
 }
 
-// callsScript: ARGV = n. Counts vendor calls of a batch that exists (an
-// expired batch is not brought back by a late call).
+// callsScript: ARGV = n, vendor. Counts vendor calls of a batch that
+// exists (an expired batch is not brought back by a late call).
 var callsScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'calls:' .. ARGV[2], ARGV[1])
   return redis.call('HINCRBY', KEYS[1], 'calls', ARGV[1])
 end
 return 0
 `)
 
-// AddCalls counts n vendor calls made for batch id: every call, retries
-// and throttled ones included (what the vendors bill, and what the budget
-// counts, is close to this). The summary and `producer status` show it.
-func (t *Tracker) AddCalls(ctx context.Context, id string, n int64) error {
+// callsField prefixes the per-vendor call counts in the meta hash.
+const callsField = "calls:"
+
+// AddCalls counts n calls to vendor (a configured vendor name) made for
+// batch id: every call, retries and throttled ones included (what the
+// vendors bill, and what the budget counts, is close to this). The summary
+// and `producer status` show them.
+func (t *Tracker) AddCalls(ctx context.Context, id, vendor string, n int64) error {
 	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
-	if err := callsScript.Run(ctx, t.rdb, keys(id)[:1], n).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := callsScript.Run(ctx, t.rdb, keys(id)[:1], n, vendor).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("batch %s: count calls: %w", id, err)
 	}
 	return nil
@@ -360,6 +367,14 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		FinishedAt: ms("finishedAt"),
 	}
 	s.Done = !s.FinishedAt.IsZero()
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, callsField); ok {
+			if s.VendorCalls == nil {
+				s.VendorCalls = map[string]int64{}
+			}
+			s.VendorCalls[name], _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
 	return s, nil
 }
 

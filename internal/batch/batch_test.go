@@ -343,22 +343,22 @@ func TestCallsCountedInStatusAndSummary(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	mustNil(t, tr.AddTotal(ctx, "c", 1))
-	for range 3 {
-		mustNil(t, tr.AddCalls(ctx, "c", 1))
+	for _, v := range []string{"clova", "clova", "nhn"} {
+		mustNil(t, tr.AddCalls(ctx, "c", v, 1))
 	}
 	_, err := tr.Finish(ctx, "c", "s3://in/a", StatusSucceeded, "")
 	mustNil(t, err)
 	st, err := tr.Get(ctx, "c")
 	mustNil(t, err)
-	if st.Calls != 3 {
-		t.Fatalf("calls = %d, want 3", st.Calls)
+	if st.Calls != 3 || st.VendorCalls["clova"] != 2 || st.VendorCalls["nhn"] != 1 {
+		t.Fatalf("calls = %d %v, want 3: clova 2, nhn 1", st.Calls, st.VendorCalls)
 	}
 	b, err := tr.Summary(ctx, "c")
 	mustNil(t, err)
 	if !bytes.Contains(b, []byte(`"vendorCalls": 3`)) {
 		t.Errorf("summary lacks the calls: %s", b)
 	}
-	mustNil(t, tr.AddCalls(ctx, "gone", 1))
+	mustNil(t, tr.AddCalls(ctx, "gone", "clova", 1))
 	if _, err := tr.Get(ctx, "gone"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a call for a batch that is gone made it exist: %v", err)
 	}

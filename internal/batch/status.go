@@ -19,6 +19,8 @@ type Status struct {
 	Failed    int64
 	Skipped   int64
 	Calls     int64 // vendor calls made, retries and throttled calls included
+	// VendorCalls: Calls by vendor name (the vendors the batch uses).
+	VendorCalls map[string]int64
 	// Sealed: the producer has enqueued everything.
 	Sealed     bool
 	StartedAt  time.Time // first enqueue
@@ -76,18 +78,19 @@ func (s Status) ETA(now time.Time) time.Duration {
 
 // summary is the JSON layout of _batches/<id>.json.
 type summary struct {
-	Schema     string    `json:"schema"`
-	Batch      string    `json:"batch"`
-	Done       bool      `json:"done"`
-	Total      int64     `json:"total"`
-	Succeeded  int64     `json:"succeeded"`
-	Failed     int64     `json:"failed"`
-	Skipped    int64     `json:"skipped"`
-	Calls      int64     `json:"vendorCalls"` // retries and throttled calls included
-	StartedAt  time.Time `json:"startedAt"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	DurationMs int64     `json:"durationMs"`
-	Failures   []Failure `json:"failures"`
+	Schema     string           `json:"schema"`
+	Batch      string           `json:"batch"`
+	Done       bool             `json:"done"`
+	Total      int64            `json:"total"`
+	Succeeded  int64            `json:"succeeded"`
+	Failed     int64            `json:"failed"`
+	Skipped    int64            `json:"skipped"`
+	Calls      int64            `json:"vendorCalls"` // retries and throttled calls included
+	ByVendor   map[string]int64 `json:"vendorCallsByVendor,omitempty"`
+	StartedAt  time.Time        `json:"startedAt"`
+	FinishedAt time.Time        `json:"finishedAt,omitzero"`
+	DurationMs int64            `json:"durationMs"`
+	Failures   []Failure        `json:"failures"`
 }
 
 // Summary renders the batch summary written to <out>/_batches/<id>.json:
@@ -108,6 +111,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 		Failed:     s.Failed,
 		Skipped:    s.Skipped,
 		Calls:      s.Calls,
+		ByVendor:   s.VendorCalls,
 		StartedAt:  s.StartedAt.UTC(),
 		FinishedAt: s.FinishedAt.UTC(),
 		Failures:   fs,

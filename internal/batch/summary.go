@@ -21,8 +21,9 @@ type Books interface {
 	// Finish records a source's final outcome once (re-runs do not count
 	// twice) and reports whether that completed the batch.
 	Finish(ctx context.Context, id, sourceURI, status, code string) (done bool, err error)
-	// AddCalls counts vendor calls made for the batch (the worker, per call).
-	AddCalls(ctx context.Context, id string, n int64) error
+	// AddCalls counts calls to a vendor made for the batch (the worker,
+	// per call).
+	AddCalls(ctx context.Context, id, vendor string, n int64) error
 	// WriteSummary writes the summary object of a batch that Seal or
 	// Finish reported done into the output prefix outKey of out.
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error

@@ -44,6 +44,11 @@ type Options struct {
 type Summary struct {
 	Enqueued, Skipped int64
 	Batch             string
+	// Calls: the vendor calls the enqueued tasks will cost at least, by
+	// vendor name: one per task (a multi-page source or NHN's authenticity
+	// check costs more; retries and throttles too). With --dry-run, what
+	// they would cost.
+	Calls map[string]int64
 }
 
 func (s Summary) String() string {
@@ -211,6 +216,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		}
 	}
 	sum.Enqueued, sum.Skipped = enq.Load(), skip.Load()
+	sum.Calls = counts.calls
 	if ferr != nil {
 		return sum, ferr
 	}
@@ -283,6 +289,7 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item,
 		}
 	}
 	if o.DryRun {
+		counts.call(e.Config, it.Task)
 		return true, nil
 	}
 	task, err := layout.NewRecognizeTask(it.Task)
@@ -310,6 +317,7 @@ func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item,
 	}
 	// Counted after the fact: a batch is only done once sealed, and the
 	// producer seals it after the last count, so no worker can finish it early.
+	counts.call(e.Config, it.Task)
 	return true, counts.add(ctx, 1, 0)
 }
 
@@ -330,6 +338,23 @@ type tally struct {
 	// For producer export (outputs.go): pairs recorded, sources skipped since the last flush.
 	outputs        sync.Map
 	skippedSources []string
+
+	calls map[string]int64 // vendor calls of the enqueued tasks (Summary.Calls)
+}
+
+// call counts the vendor call of one enqueued task (Check made sure it has
+// a vendor).
+func (t *tally) call(c *config.Config, task layout.Recognize) {
+	name, _, err := c.VendorFor(task.Type, task.Vendor)
+	if err != nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.calls == nil {
+		t.calls = map[string]int64{}
+	}
+	t.calls[name]++
 }
 
 const (

@@ -30,7 +30,7 @@ type Tracker interface {
 	AddSkippedSources(ctx context.Context, id string, sources []string) error
 	Seal(ctx context.Context, id string) (bool, error)
 	Finish(ctx context.Context, id, source, status, code string) (bool, error)
-	AddCalls(ctx context.Context, id string, n int64) error
+	AddCalls(ctx context.Context, id, vendor string, n int64) error
 	Get(ctx context.Context, id string) (batch.Status, error)
 	Summary(ctx context.Context, id string) ([]byte, error)
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error

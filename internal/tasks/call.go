@@ -93,7 +93,7 @@ func (h *Handler) countCall(ctx context.Context, j *job) {
 	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
 		return
 	}
-	if err := h.Batches.AddCalls(ctx, j.Batch, 1); err != nil {
+	if err := h.Batches.AddCalls(ctx, j.Batch, j.vendor.Name, 1); err != nil {
 		j.log.Warn().Err(err).Msg("vendor call not counted in the batch")
 	}
 }

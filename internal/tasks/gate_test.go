@@ -38,8 +38,8 @@ type callBooks struct {
 	calls map[string]int64
 }
 
-func (b *callBooks) AddCalls(_ context.Context, id string, n int64) error {
-	b.calls[id] += n
+func (b *callBooks) AddCalls(_ context.Context, id, vendor string, n int64) error {
+	b.calls[id+" "+vendor] += n
 	return nil
 }
 
@@ -57,8 +57,8 @@ func TestGateHearsEachCallsOutcome(t *testing.T) {
 	if err := f.run(t, task, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	if books.calls["b1"] != 2 {
-		t.Errorf("batch counted %d calls, want 2 (the throttled one included)", books.calls["b1"])
+	if books.calls["b1 v"] != 2 {
+		t.Errorf("batch counted %v calls, want 2 to v (the throttled one included)", books.calls)
 	}
 	if len(g.outcomes) != 2 {
 		t.Fatalf("outcomes %v, want a throttle then a success", g.outcomes)

@@ -41,10 +41,10 @@ func (b *fakeBatches) WriteSummary(ctx context.Context, out storage.Bucket, outK
 // noBooks is the producer's side of batch.Books, which the handler never uses.
 type noBooks struct{}
 
-func (noBooks) AddTotal(context.Context, string, int64) error   { return nil }
-func (noBooks) AddSkipped(context.Context, string, int64) error { return nil }
-func (noBooks) Seal(context.Context, string) (bool, error)      { return false, nil }
-func (noBooks) AddCalls(context.Context, string, int64) error   { return nil }
+func (noBooks) AddTotal(context.Context, string, int64) error         { return nil }
+func (noBooks) AddSkipped(context.Context, string, int64) error       { return nil }
+func (noBooks) Seal(context.Context, string) (bool, error)            { return false, nil }
+func (noBooks) AddCalls(context.Context, string, string, int64) error { return nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()
