@@ -9,11 +9,15 @@
 //   - memory: worker peak RSS ÷ (concurrency × image size), 10 MiB images,
 //     CLOVA multipart and JSON (base64) bodies;
 //   - producer: `producer enqueue` tasks/s ÷ raw asynq Client.Enqueue
-//     tasks/s for 100,000 objects.
+//     tasks/s for 100,000 objects;
+//   - adaptive (issue 12): no limit in the config, the emulator limited to
+//     20 calls/s, to 6 calls in flight, and to 20 calls/s that halves and
+//     doubles mid-run: rate ÷ capacity after a warm-up, throttled ÷ calls,
+//     seconds to recover (adaptive.go); plus the rate row, configured exactly.
 //
 // Usage:
 //
-//	go run ./cmd/bench [--only rate,pipeline,rss,producer] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
+//	go run ./cmd/bench [--only rate,pipeline,rss,producer,adaptive] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
 //
 // Every figure is a ratio of two measurements taken in the same run on the
 // same machine, so the numbers travel between machines better than raw
@@ -58,6 +62,9 @@ type options struct {
 
 	// producer
 	objects int
+
+	// adaptive
+	adaptScale float64
 }
 
 func main() {
@@ -76,7 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.only, "only", "rate,pipeline,rss,producer", "comma-separated measurements to run")
+	fs.StringVar(&o.only, "only", "rate,pipeline,rss,producer,adaptive", "comma-separated measurements to run")
 	fs.StringVar(&o.docPath, "doc", "", "also write the table into this markdown file (between its bench markers)")
 	fs.StringVar(&o.dir, "dir", "", "working directory for the stacks (default: a new temporary one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs, data) after the run")
@@ -91,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rssConc, "rss-concurrency", 4, "rss: worker concurrency (it processes 3× this many images per mode)")
 	fs.IntVar(&o.imageMiB, "image-mib", 10, "rss: image size in MiB")
 	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
+	fs.Float64Var(&o.adaptScale, "adaptive-scale", 1, "adaptive: scale of the warm-up, phase lengths and call counts (below 1: a quick look, not the targets' run)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")
 		fs.PrintDefaults()
@@ -103,13 +111,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for _, m := range strings.Split(o.only, ",") {
 		switch m {
-		case "rate", "pipeline", "rss", "producer":
+		case "rate", "pipeline", "rss", "producer", "adaptive":
 		default:
 			return nil, fmt.Errorf("--only: unknown measurement %q", m)
 		}
 	}
 	if o.rps <= 0 || o.burst < 1 || o.workers < 1 || o.rateConc < 1 || o.docs < 2 || o.noopTasks < 2 ||
-		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 {
+		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 || o.adaptScale <= 0 {
 		return nil, errors.New("every count, rate and size must be positive")
 	}
 	return o, nil
@@ -147,7 +155,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fn   func(context.Context) ([]row, error)
 	}
 	var rows []row
-	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"producer", b.producer}} {
+	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"producer", b.producer}, {"adaptive", b.adaptive}} {
 		if !o.wants(s.name) {
 			continue
 		}
