@@ -33,24 +33,34 @@ import (
 func (b *bench) adaptive(ctx context.Context) ([]row, error) {
 	var rows []row
 	measured := int(2000 * b.o.adaptScale)
-	r, err := b.adaptiveSteady(ctx, "adaptive-rate", "20 calls/s", 20, []string{"--rps", "20", "--burst", "5"}, measured)
-	if err != nil {
-		return nil, err
+	wants := func(r string) bool { return b.o.adaptRows == "" || strings.Contains(","+b.o.adaptRows+",", ","+r+",") }
+	if wants("rate") {
+		r, err := b.adaptiveSteady(ctx, "adaptive-rate", "20 calls/s", 20, []string{"--rps", "20", "--burst", "5"}, measured)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
 	}
-	rows = append(rows, r...)
-	// 6 in flight at 100–300 ms (mean 200 ms): 30 calls/s.
-	if r, err = b.adaptiveSteady(ctx, "adaptive-inflight", "6 calls in flight", 30, []string{"--max-concurrent", "6"}, measured); err != nil {
-		return nil, err
+	if wants("inflight") {
+		// 6 in flight at 100–300 ms (mean 200 ms): 30 calls/s.
+		r, err := b.adaptiveSteady(ctx, "adaptive-inflight", "6 calls in flight", 30, []string{"--max-concurrent", "6"}, measured)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
 	}
-	rows = append(rows, r...)
-	if r, err = b.adaptiveStep(ctx); err != nil {
-		return nil, err
+	if wants("step") {
+		r, err := b.adaptiveStep(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
 	}
-	rows = append(rows, r...)
-	if b.o.wants("rate") {
+	if b.o.wants("rate") || !wants("exact") {
 		return rows, nil // the rate rows are the exact-limit rows, measured once
 	}
-	if r, err = b.rate(ctx); err != nil {
+	r, err := b.rate(ctx)
+	if err != nil {
 		return nil, err
 	}
 	for i := range r {
@@ -152,6 +162,28 @@ func tickAt(ts []tick, t time.Time) tick {
 	return k
 }
 
+// timeline logs, every 5 s, the vendor's answers per second since the
+// last line and the fleet's learned limits: the run's story, for the
+// analysis in docs/benchmarks.md.
+func (b *bench) timeline(ctx context.Context, s *stack.Stack, name string) func(time.Duration) error {
+	var last tick
+	var lastAt time.Duration
+	return func(el time.Duration) error {
+		if el-lastAt < 5*time.Second {
+			return nil
+		}
+		c, err := clovaCalls(ctx, s)
+		if err != nil {
+			return err
+		}
+		secs := (el - lastAt).Seconds()
+		b.logf("%s: t=%2.0fs %5.1f ok/s %4.1f throttled/s; learned %s", name, el.Seconds(),
+			float64(c["SUCCESS"]-last.ok)/secs, float64(c["0025"]-last.thrtl)/secs, learned(ctx, s))
+		last, lastAt = tick{ok: c["SUCCESS"], thrtl: c["0025"]}, el
+		return nil
+	}
+}
+
 // learned is the fleet's learned limits, for the log.
 func learned(ctx context.Context, s *stack.Stack) string {
 	rdb := redis.NewClient(&redis.Options{Addr: s.Redis.Addr})
@@ -160,7 +192,7 @@ func learned(ctx context.Context, s *stack.Stack) string {
 	if err != nil || !ok {
 		return fmt.Sprintf("none (%v)", err)
 	}
-	return fmt.Sprintf("%.1f calls/s, %d in flight, mode %q, %d decreases", st.RPS, st.InFlight, st.Mode, st.Decreases)
+	return fmt.Sprintf("%.1f calls/s, %d in flight, mode %q (%s), slow start %v, %d decreases", st.RPS, st.InFlight, st.Mode, st.LastCause, st.SlowStart, st.Decreases)
 }
 
 // warmup is the 20 s, scaled by --adaptive-scale.
@@ -177,7 +209,7 @@ func (b *bench) adaptiveSteady(ctx context.Context, name, limit string, capacity
 	}
 	defer s.Close()
 	defer func() { stopAll(procs) }()
-	ts, err := track(ctx, s, docs, time.Duration(float64(docs)/capacity*3*float64(time.Second))+time.Minute, nil)
+	ts, err := track(ctx, s, docs, time.Duration(float64(docs)/capacity*3*float64(time.Second))+time.Minute, b.timeline(ctx, s, name))
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +285,11 @@ func (b *bench) adaptiveStep(ctx context.Context) ([]row, error) {
 	jit, _ := time.ParseDuration(adaptJitter)
 	var changes []time.Time
 	next, end := 1, phases[0].dur
+	tl := b.timeline(ctx, s, name)
 	ts, err := track(ctx, s, docs+400, 5*time.Minute, func(el time.Duration) error {
+		if err := tl(el); err != nil {
+			return err
+		}
 		if next >= len(phases) {
 			if el >= end {
 				return errStop

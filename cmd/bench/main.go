@@ -65,6 +65,7 @@ type options struct {
 
 	// adaptive
 	adaptScale float64
+	adaptRows  string
 }
 
 func main() {
@@ -98,6 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.rssConc, "rss-concurrency", 4, "rss: worker concurrency (it processes 3× this many images per mode)")
 	fs.IntVar(&o.imageMiB, "image-mib", 10, "rss: image size in MiB")
 	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
+	fs.StringVar(&o.adaptRows, "adaptive-rows", "", "adaptive: which of rate,inflight,step,exact to run (default all)")
 	fs.Float64Var(&o.adaptScale, "adaptive-scale", 1, "adaptive: scale of the warm-up, phase lengths and call counts (below 1: a quick look, not the targets' run)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")

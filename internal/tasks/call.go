@@ -66,23 +66,34 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 	start := time.Now()
 	j.calls++
 	resp, err := v.Client.Recognize(ctx, req)
+	var e *ocrerr.Error
+	if err != nil {
+		e = ocrerr.Classify(err)
+	}
+	done(outcome(e)) // first: it frees the call's slots
 	h.countCall(ctx, j)
 	endpoint := req.DocumentType
 	if resp != nil {
 		endpoint = resp.Endpoint
 	}
 	if err == nil {
-		done(nil)
 		h.metrics().VendorCall(v.Name, endpoint, "ok", time.Since(start))
 		return resp, nil
 	}
-	e := ocrerr.Classify(err)
-	done(e)
 	h.metrics().VendorCall(v.Name, endpoint, string(e.Code), time.Since(start))
 	if e.Halt {
 		return nil, h.haltVendor(ctx, j, gate, e)
 	}
 	return nil, e
+}
+
+// outcome is a call's classified error as an error: nil stays nil (a nil
+// *ocrerr.Error in an error interface would not be nil).
+func outcome(e *ocrerr.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
 }
 
 // countCall counts one vendor call in the task's batch, before its outcome
