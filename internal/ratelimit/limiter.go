@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -45,6 +46,8 @@ type Limiter struct {
 	burst  int
 	slots  chan struct{} // per-process concurrency cap; nil: none
 	o      options
+
+	learnedKey string // adaptive: the fleet's learned limits, read with the state
 
 	sawHalt  atomic.Bool // this process has logged the current halt
 	haltSeen haltView    // Halted's cached answer
@@ -223,6 +226,10 @@ type State struct {
 	Burst        int           // configured burst scaled by Factor, at least 1
 	RetryAfter   time.Duration // time left of the vendor's Retry-After; 0 if none
 	Halt         *HaltState    // nil unless halted
+	// LearnedRPS is the fleet's learned rate (package adapt's state in
+	// Redis) read in the same round trip, for an adaptive [VendorGate];
+	// 0 if none is stored or the limiter is not adaptive.
+	LearnedRPS float64
 }
 
 // State reads the shared state in one round trip to Redis.
@@ -233,8 +240,14 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	haltCmd := pipe.HGetAll(ctx, halt)
 	nbCmd := pipe.Get(ctx, nb)
 	adaptCmd := pipe.HMGet(ctx, adapt, "f", "ts")
+	cmds := []redis.Cmder{timeCmd, haltCmd, nbCmd, adaptCmd}
+	var learnedCmd *redis.StringCmd
+	if l.learnedKey != "" {
+		learnedCmd = pipe.Get(ctx, l.learnedKey)
+		cmds = append(cmds, learnedCmd)
+	}
 	_, _ = pipe.Exec(ctx) // errors are checked per command: a missing key (redis.Nil) is no error
-	for _, cmd := range []redis.Cmder{timeCmd, haltCmd, nbCmd, adaptCmd} {
+	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return State{}, fmt.Errorf("ratelimit: %s: read state: %w", l.vendor, err)
 		}
@@ -254,6 +267,14 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	st.Factor = recoveredFactor(f, ts, now, l.o.adaptive.RecoverPerSecond)
 	st.EffectiveRPS = l.rps * st.Factor
 	st.Burst = effectiveBurst(l.burst, st.Factor)
+	if learnedCmd != nil && learnedCmd.Err() == nil {
+		var v struct {
+			RPS float64 `json:"rps"`
+		}
+		if json.Unmarshal([]byte(learnedCmd.Val()), &v) == nil && v.RPS > 0 {
+			st.LearnedRPS = v.RPS
+		}
+	}
 	return st, nil
 }
 

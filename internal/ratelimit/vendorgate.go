@@ -62,6 +62,9 @@ func NewVendorGate(rdb redis.UniversalClient, vendor string, c GateConfig, opts 
 		lc.MaxRPS, lc.MaxInFlight = c.RPS, c.Concurrent
 		g.fleet = adapt.NewFleet(adapt.New(lc), adapt.NewRedisStore(rdb, o.prefix, vendor), nil, 0)
 		g.fleet.OnSync = func(s adapt.State) { g.am.Learned(vendor, s) }
+		// The GCRA's rate is read from Redis with the limiter's state, right
+		// before each token, so a decrease slows every worker at once.
+		lim.learnedKey = adapt.LearnedKey(o.prefix, vendor)
 		// The acquire script reads the learned in-flight limit itself, so
 		// a decrease holds back every worker at once.
 		g.inflight = NewInFlight(rdb, vendor, 0, ifOpts...).CapByLearned(adapt.LearnedKey(o.prefix, vendor))
@@ -135,8 +138,13 @@ func (g *VendorGate) Acquire(ctx context.Context) (done func(callErr error), wai
 }
 
 // learnedPace is the fleet's learned rate, one call at a time (burst 1):
-// a burst above the learned rate would be a probe nobody decided on.
-func (g *VendorGate) learnedPace(ctx context.Context, _ State) (float64, int) {
+// a burst above the learned rate would be a probe nobody decided on. The
+// rate is the one in Redis when the state was read (this process's copy
+// may be up to a sync interval older), else this process's copy.
+func (g *VendorGate) learnedPace(ctx context.Context, st State) (float64, int) {
+	if st.LearnedRPS > 0 {
+		return st.LearnedRPS, 1
+	}
 	rps, _, _ := g.fleet.Limits(ctx) // a Redis error keeps the last limits
 	return rps, 1
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/ocrbatch/ocrworker/internal/adapt"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 )
 
@@ -223,5 +224,33 @@ func TestVendorGateAdaptiveLearns(t *testing.T) {
 	}
 	for _, d := range held {
 		d(nil)
+	}
+}
+
+// An adaptive gate paces its GCRA at the rate in Redis, read with the
+// state right before each token: another worker's decrease slows this one
+// at once, not when its own copy is next synced.
+func TestVendorGateReadsTheLearnedRateWithItsState(t *testing.T) {
+	ctx := context.Background()
+	p := prefix(t)
+	rdb := newClient(t)
+	g := NewVendorGate(rdb, "clova", GateConfig{Adaptive: true}, p)
+	st, err := g.State(ctx)
+	if err != nil || st.LearnedRPS != 0 {
+		t.Fatalf("nothing learned: %+v %v", st, err)
+	}
+	key := adapt.LearnedKey(buildOptions([]Option{p}).prefix, "clova")
+	if err := rdb.Set(ctx, key, `{"rps": 4.5, "inFlight": 3}`, time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = g.State(ctx); err != nil || st.LearnedRPS != 4.5 {
+		t.Fatalf("learned rps %v (%v), want 4.5", st.LearnedRPS, err)
+	}
+	if rps, burst := g.learnedPace(ctx, st); rps != 4.5 || burst != 1 {
+		t.Errorf("pace %v/%d, want 4.5/s burst 1", rps, burst)
+	}
+	// Exact limits read no learned state.
+	if st, _ := NewVendorGate(rdb, "clova", GateConfig{RPS: 10}, p).State(ctx); st.LearnedRPS != 0 {
+		t.Errorf("an exact gate read a learned rate %v", st.LearnedRPS)
 	}
 }
