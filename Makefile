@@ -20,16 +20,20 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: redis minio chromium ## install redis-server and chromium, build MinIO, when missing
+deps: redis minio chromium ## install redis-server, redis-sentinel and chromium, build MinIO, when missing
 
 .PHONY: redis
 redis:
-	@if ! command -v redis-server >/dev/null 2>&1; then \
-	  echo "installing redis-server (Debian package)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; \
-	fi
-	@# The package starts a system Redis on 6379; tests and the demo use their own on free ports.
+	@# redis-sentinel (its own Debian package) runs the Sentinel failover tests.
+	@missing=""; \
+	  command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	  command -v redis-sentinel >/dev/null 2>&1 || missing="$$missing redis-sentinel"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing (Debian packages)"; \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi
+	@# The packages start a system Redis on 6379 and a sentinel on 26379; tests and the demo use their own on free ports.
 
 .PHONY: chromium
 chromium:
@@ -77,8 +81,10 @@ gobench: ## the Go benchmarks (streaming bodies, parsing, the shared limiter)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: demo
-demo: deps ## run the real pipeline end to end on a local stack with the sample documents
-	$(GO) run ./cmd/demo
+# The default demo runs on file storage and needs only redis-server; S3=1
+# runs the MinIO variant (built once, about 4 minutes, on first use).
+demo: redis $(if $(S3),minio) ## run the real pipeline on the sample documents (folder to folder; S3=1: on MinIO)
+	$(GO) run ./cmd/demo $(if $(S3),--s3)
 
 .PHONY: validate-deploy
 validate-deploy: ## validate deploy/k8s manifests against the Kubernetes API types (offline)

@@ -28,11 +28,11 @@ func TestBadInputsEndAsFailedResults(t *testing.T) {
 		"missing.png":    {nil, "source_not_found"},
 		"empty.png":      {[]byte{}, "empty_source"},
 		"text.png":       {[]byte("this is not an image at all, just text\n"), "invalid_image"},
-		"anim.gif":       {gif, "unsupported_format"},
+		"broken.gif":     {gif, "invalid_image"},
+		"locked.pdf":     {testimages.EncryptedPDF(1, 5, "", "owner"), "unsupported_format"},
 		"unreadable.png": {testimages.PNG(3, 16, 16, emulator.MarkerFailure), "recognition_failed"},
 		"broken.png":     {testimages.PNG(4, 16, 16, emulator.MarkerError), "recognition_failed"},
 		"huge.png":       {testimages.Large("png", 3<<20), "too_large"},
-		"two-pages.pdf":  {testimages.PDF(2, 5), "multi_page"},
 		"down.png":       {testimages.PNG(6, 16, 16, emulator.MarkerServerError), "retries_exhausted"},
 		"garbled.png":    {testimages.PNG(8, 16, 16, emulator.MarkerNotJSON), "retries_exhausted"},
 	}

@@ -197,7 +197,10 @@ func assertNoSecrets(t *testing.T, s *stack.Stack) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := map[string]string{"S3 secret key": s.MinIO.SecretKey}
+	secrets := map[string]string{}
+	if s.MinIO != nil {
+		secrets["S3 secret key"] = s.MinIO.SecretKey
+	}
 	for k, v := range s.Secrets {
 		secrets[k] = v
 	}

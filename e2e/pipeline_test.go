@@ -175,8 +175,10 @@ func TestProducerUsage(t *testing.T) {
 		{2, `unknown command "bogus"`, []string{"bogus"}},
 		{2, "--out is required", []string{"enqueue", "--type", "receipt", "s3://inbox/a.png"}},
 		{2, "flag provided but not defined: -nope", []string{"enqueue", "--out", "s3://o/", "--type", "receipt", "--nope", "s3://inbox/a.png"}},
-		{1, `unknown document type "recipe"`, []string{"enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png"}},
-		{1, `vendor "nope" is not configured`, []string{"enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png"}},
+		// Bad input is bad usage (issue 13, the contract's exit 2): an
+		// unknown type, an unconfigured vendor.
+		{2, `unknown document type "recipe"`, []string{"enqueue", "--type", "recipe", "--out", "s3://o/", "s3://inbox/a.png"}},
+		{2, `vendor "nope" is not configured`, []string{"enqueue", "--type", "receipt", "--vendor", "nope", "--out", "s3://o/", "s3://inbox/a.png"}},
 		{1, "/does/not/exist.yaml", []string{"--config", "/does/not/exist.yaml", "enqueue", "--type", "receipt", "--out", "s3://o/", "s3://inbox/a.png"}},
 	} {
 		out, errOut := producerFails(t, s, c.exit, c.args...)

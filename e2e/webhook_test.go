@@ -271,3 +271,30 @@ func after(s, sep string) string {
 	}
 	return rest
 }
+
+// TestRunWebhook: `producer run` builds the worker's webhooks too, and a
+// finished run sends batch.completed before it drops its own queue.
+func TestRunWebhook(t *testing.T) {
+	rc := &receiver{secret: "whsec-" + sha([]byte(t.Name()))[:16]}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	t.Setenv("OCR_WEBHOOK_SECRET", rc.secret)
+	s := newStack(t, stack.Options{Files: true, Config: stack.FileConfig + `
+notify:
+  - name: test-receiver
+    url: ` + srv.URL + `/hooks/ocr
+    secret: ${OCR_WEBHOOK_SECRET}
+    events: [batch.completed]
+`})
+	root := s.FileRoot
+	put(t, fileBucket(t, s), "in/a.png", testimages.PNG(211, 48, 32, nil))
+	out := producer(t, s, 0, "run", "--type", "receipt", "--out", "file://"+root+"/out/", "--batch", "run-hooks", "file://"+root+"/in/")
+	if !strings.Contains(out, "succeeded 1 failed 0") {
+		t.Fatalf("run output:\n%s", out)
+	}
+	// The run has returned: its deliveries were made while it waited.
+	got := delivered(rc.snapshot(), "batch.completed")
+	if len(got) != 1 || !strings.Contains(string(got[0].body), `"run-hooks"`) {
+		t.Errorf("batch.completed deliveries after the run: %d (all attempts: %d); want one for run-hooks", len(got), len(rc.snapshot()))
+	}
+}

@@ -8,8 +8,14 @@
 //   - pipeline: documents/s ÷ asynq no-op tasks/s on the same Redis;
 //   - memory: worker peak RSS ÷ (concurrency × image size), 10 MiB images,
 //     CLOVA multipart and JSON (base64) bodies;
+//   - photo: worker peak RSS ÷ (decode budget + 1.5 × concurrency × image
+//     size) for a real 4000×3000 JPEG passed through, the same held
+//     sideways (EXIF 6: decoded and turned) and as a BMP (converted), issue
+//     #15;
 //   - producer: `producer enqueue` tasks/s ÷ raw asynq Client.Enqueue
 //     tasks/s for 100,000 objects;
+//   - scan: Redis memory of windowed scans (1,000,000 generated objects whose
+//     window holds; 100,000 end to end) and the open-window scan rate (scan.go);
 //   - adaptive (issue 12): no limit in the config, the emulator limited to
 //     20 calls/s, to 6 calls in flight, and to 20 calls/s that halves and
 //     doubles mid-run: rate ÷ capacity after a warm-up, throttled ÷ calls,
@@ -17,7 +23,7 @@
 //
 // Usage:
 //
-//	go run ./cmd/bench [--only rate,pipeline,rss,producer,adaptive] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
+//	go run ./cmd/bench [--only rate,pipeline,rss,photo,producer,scan,adaptive] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
 //
 // Every figure is a ratio of two measurements taken in the same run on the
 // same machine, so the numbers travel between machines better than raw
@@ -60,8 +66,16 @@ type options struct {
 	rssConc  int
 	imageMiB int
 
-	// producer
+	// photo
+	photoConc       int
+	photoImages     int
+	decodeBudgetMiB int
+
+	// producer, scan
 	objects int
+
+	// scan
+	scanSynthetic int
 
 	// adaptive
 	adaptScale float64
@@ -84,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.only, "only", "rate,pipeline,rss,producer,adaptive", "comma-separated measurements to run")
+	fs.StringVar(&o.only, "only", "rate,pipeline,rss,photo,producer,scan,adaptive", "comma-separated measurements to run")
 	fs.StringVar(&o.docPath, "doc", "", "also write the table into this markdown file (between its bench markers)")
 	fs.StringVar(&o.dir, "dir", "", "working directory for the stacks (default: a new temporary one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs, data) after the run")
@@ -98,7 +112,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.pipeConc, "pipeline-concurrency", 16, "pipeline: worker and no-op server concurrency")
 	fs.IntVar(&o.rssConc, "rss-concurrency", 4, "rss: worker concurrency (it processes 3× this many images per mode)")
 	fs.IntVar(&o.imageMiB, "image-mib", 10, "rss: image size in MiB")
-	fs.IntVar(&o.objects, "objects", 100000, "producer: objects under the enqueued prefix")
+	fs.IntVar(&o.photoConc, "photo-concurrency", 8, "photo: worker concurrency")
+	fs.IntVar(&o.photoImages, "photo-images", 16, "photo: images per variant (upright, rotated, BMP)")
+	fs.IntVar(&o.decodeBudgetMiB, "decode-budget-mib", 512, "photo: worker.decodeBudget in MiB")
+	fs.IntVar(&o.objects, "objects", 100000, "producer, scan: objects under the enqueued prefix")
+	fs.IntVar(&o.scanSynthetic, "scan-synthetic", 1000000, "scan: objects of the generated listing whose window fills and holds")
 	fs.StringVar(&o.adaptRows, "adaptive-rows", "", "adaptive: which of rate,inflight,step,exact to run (default all)")
 	fs.Float64Var(&o.adaptScale, "adaptive-scale", 1, "adaptive: scale of the warm-up, phase lengths and call counts (below 1: a quick look, not the targets' run)")
 	fs.Usage = func() {
@@ -113,13 +131,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for _, m := range strings.Split(o.only, ",") {
 		switch m {
-		case "rate", "pipeline", "rss", "producer", "adaptive":
+		case "rate", "pipeline", "rss", "photo", "producer", "scan", "adaptive":
 		default:
 			return nil, fmt.Errorf("--only: unknown measurement %q", m)
 		}
 	}
 	if o.rps <= 0 || o.burst < 1 || o.workers < 1 || o.rateConc < 1 || o.docs < 2 || o.noopTasks < 2 ||
-		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.objects < 1 || o.rateSeconds <= 0 || o.adaptScale <= 0 {
+		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.photoConc < 1 || o.photoImages < 1 || o.decodeBudgetMiB < 1 ||
+		o.objects < 1 || o.rateSeconds <= 0 || o.scanSynthetic < 1 || o.adaptScale <= 0 {
 		return nil, errors.New("every count, rate and size must be positive")
 	}
 	return o, nil
@@ -157,7 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fn   func(context.Context) ([]row, error)
 	}
 	var rows []row
-	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"producer", b.producer}, {"adaptive", b.adaptive}} {
+	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"photo", b.photo}, {"producer", b.producer}, {"scan", b.scan}, {"adaptive", b.adaptive}} {
 		if !o.wants(s.name) {
 			continue
 		}

@@ -2,7 +2,7 @@
 // batch page (/batches, internal/dashboard/batches.go), /metrics (Prometheus: the project's and asynq's queue metrics), /healthz
 // and /readyz (Redis and object storage reachable).
 //
-//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL] [--insecure-no-login]
+//	dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL [--redis-mode cluster]] [--insecure-no-login]
 //
 // Login: set DASHBOARD_USERNAME and DASHBOARD_PASSWORD (or dashboard.username
 // and dashboard.password in the config, from ${ENV}) to require basic auth.
@@ -21,6 +21,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/dashboard"
 	"github.com/ocrbatch/ocrworker/internal/loopback"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/setup"
 )
 
@@ -31,11 +32,12 @@ resume), /metrics, /healthz and /readyz, until SIGINT or SIGTERM.
 
 Usage:
   dashboard [--config FILE] [--addr 127.0.0.1:8080] [--read-only] [--redis-url URL]
-            [--insecure-no-login]
+            [--redis-mode single|cluster] [--insecure-no-login]
 
 It listens on loopback unless --addr (or dashboard.addr) says otherwise.
 Without --config (or OCR_CONFIG) it needs only Redis (--redis-url or
-REDIS_URL) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
+REDIS_URL; --redis-mode cluster, or REDIS_MODE, for a Redis Cluster URL
+such as redis://h1:7000?addr=h2:7001) and /readyz checks Redis alone. Set DASHBOARD_USERNAME and
 DASHBOARD_PASSWORD to require a login; --read-only refuses every change
 (pause, delete, run, archive, resume a vendor) for shared screens.
 
@@ -52,10 +54,11 @@ func main() {
 
 type flags struct {
 	cli.Globals
-	addr     string
-	readOnly bool
-	redisURL string
-	noLogin  bool
+	addr      string
+	readOnly  bool
+	redisURL  string
+	redisMode string
+	noLogin   bool
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -66,6 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.readOnly, "read-only", false, "view only: refuse every mutating API call")
 	fs.BoolVar(&f.noLogin, "insecure-no-login", false, "allow listening beyond loopback without a login (private networks only)")
 	fs.StringVar(&f.redisURL, "redis-url", os.Getenv("REDIS_URL"), "Redis `URL` when no config file is given (or REDIS_URL)")
+	fs.StringVar(&f.redisMode, "redis-mode", os.Getenv("REDIS_MODE"), "`mode` of --redis-url: single (default) or cluster (or REDIS_MODE)")
 	help, err := cli.ParseFlagsOnly(fs, args, stdout, usage)
 	if help {
 		return cli.ExitOK
@@ -132,7 +136,7 @@ func options(ctx context.Context, f flags) (dashboard.Options, func(), error) {
 		o.Username, o.Password = cfg.Dashboard.Username, cfg.Dashboard.Password
 		o.ReadOnly = o.ReadOnly || cfg.Dashboard.ReadOnly
 	} else {
-		redisOpt, err := setup.ParseRedisURL(f.redisURL)
+		redisOpt, err := redisconn.Parse(f.redisMode, f.redisURL)
 		if err != nil {
 			return o, closeFn, fmt.Errorf("--redis-url: %w", err)
 		}

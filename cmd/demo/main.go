@@ -1,11 +1,17 @@
-// Command demo runs the real pipeline end to end on a local stack: it starts
-// redis-server, MinIO, the vendor emulator, a worker and the dashboard on
-// free loopback ports (internal/stack, the same machinery the end-to-end
-// tests use), uploads the bundled sample documents (package samples), runs
-// the producer the way a user would, waits for the batch, downloads every
-// result into .demo/results/ and prints where everything is.
+// Command demo runs the real pipeline end to end on a local stack
+// (internal/stack, the same machinery the end-to-end tests use), on free
+// loopback ports, with the bundled sample documents (package samples).
 //
-//	go run ./cmd/demo [--keep] [--dir .demo] [--timeout 3m]
+// By default it runs on file storage, as a user with a folder of scans
+// would: redis-server, the vendor emulator and the dashboard, the samples
+// copied into a folder, and `producer run` (enqueue, process in the
+// producer, wait) on it; no MinIO, no worker binary to build. With --s3 it
+// starts MinIO and a worker, uploads the samples, enqueues with `producer
+// enqueue` and follows the batch, as a deployment on S3 works. Either way
+// every result is copied into .demo/results/ and checked, and the summary
+// and the dashboard's address are printed.
+//
+//	go run ./cmd/demo [--s3] [--keep] [--dir .demo] [--timeout 3m]
 //
 // With a terminal on stdin it keeps the stack running until Ctrl-C, so the
 // dashboard and MinIO can be explored; otherwise (CI, scripts) it stops
@@ -61,6 +67,7 @@ func main() {
 type options struct {
 	dir     string
 	keep    bool
+	s3      bool
 	timeout time.Duration
 }
 
@@ -76,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.dir, "dir", filepath.Join(root, ".demo"), "where the demo keeps binaries, data, logs and results")
 	fs.BoolVar(&o.keep, "keep", isatty.IsTerminal(os.Stdin.Fd()), "keep the stack running until Ctrl-C (default: when stdin is a terminal)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long to wait for the batch")
+	fs.BoolVar(&o.s3, "s3", false, "run on MinIO (S3) with a worker process instead of on file storage with producer run")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -89,7 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	d := &demo{o: o, out: stdout, errOut: stderr}
-	err := d.run(ctx)
+	run := d.runFiles
+	if o.s3 {
+		run = d.run
+	}
+	err := run(ctx)
 	if d.s != nil {
 		fmt.Fprintln(d.out, "stopping the stack")
 		d.s.Close()
@@ -110,7 +122,9 @@ type demo struct {
 	errOut io.Writer
 	s      *stack.Stack
 	batch  string
-	files  map[string][]byte // sample path (= source key) -> bytes
+	// batches: the file variant's runs (one batch each); the S3 variant has one batch.
+	batches []string
+	files   map[string][]byte // sample path (= source key) -> bytes
 }
 
 // result is the part of a result envelope the demo reports on.
@@ -131,18 +145,10 @@ func (d *demo) step(format string, args ...any) {
 	fmt.Fprintf(d.out, "==> "+format+"\n", args...)
 }
 
+// run is the S3 variant (--s3).
 func (d *demo) run(ctx context.Context) error {
 	o := d.o
-	// A fresh run every time; binaries stay (go build caches anyway).
-	for _, p := range []string{"stack", "results", "manifest.jsonl", "env.sh"} {
-		if err := os.RemoveAll(filepath.Join(o.dir, p)); err != nil {
-			return err
-		}
-	}
-	if err := os.MkdirAll(filepath.Join(o.dir, "bin"), 0o755); err != nil {
-		return err
-	}
-	if err := d.loadSamples(); err != nil {
+	if err := d.prepare(); err != nil {
 		return err
 	}
 
@@ -215,25 +221,13 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	elapsed := time.Since(start)
 
-	results, err := d.download(ctx)
+	results, err := d.download(ctx, d.s.Store.Bucket(outbox), "")
 	if err != nil {
 		return err
 	}
-	problems := d.report(results)
-	fmt.Fprintf(d.out, "\nsummary: %d documents, %d succeeded, %d failed, %.1f seconds\n",
-		len(d.files)-1, count(results, "succeeded"), count(results, "failed"), elapsed.Seconds())
+	problems := d.report(results, "s3://"+inbox+"/", outURI, outURI)
 	dashURL := "http://" + dashAddr + "/"
-	if len(problems) > 0 {
-		for _, p := range problems {
-			fmt.Fprintln(d.errOut, "demo: "+p)
-		}
-		return fmt.Errorf("%d of %d results missing or not as expected", len(problems), len(d.files)-1)
-	}
-	if !o.keep {
-		fmt.Fprintf(d.out, "dashboard was at %s (stdin is not a terminal, so the demo does not wait; --keep keeps it running)\n", dashURL)
-		return nil
-	}
-	if err := d.writeEnv(); err != nil {
+	if stop, err := d.summarize(results, problems, elapsed, dashURL); stop || err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "\nTry the CLI against this stack:  source %s && %s batches\n",
@@ -243,6 +237,20 @@ func (d *demo) run(ctx context.Context) error {
 	<-ctx.Done()
 	fmt.Fprintln(d.out)
 	return nil
+}
+
+// prepare starts a fresh run (binaries stay: go build caches anyway) and
+// loads the samples.
+func (d *demo) prepare() error {
+	for _, p := range []string{"stack", "results", "manifest.jsonl", "env.sh"} {
+		if err := os.RemoveAll(filepath.Join(d.o.dir, p)); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(d.o.dir, "bin"), 0o755); err != nil {
+		return err
+	}
+	return d.loadSamples()
 }
 
 func (d *demo) loadSamples() error {
@@ -275,7 +283,9 @@ func (d *demo) upload(ctx context.Context) error {
 
 // writeManifest lists the documents enqueued from a JSONL manifest: a
 // mix of types in one file, and the corrupt sample.
-func (d *demo) writeManifest(path string) error {
+func (d *demo) writeManifest(path string) error { return d.writeManifestUnder(path, "s3://"+inbox+"/") }
+
+func (d *demo) writeManifestUnder(path, in string) error {
 	var buf bytes.Buffer
 	for _, key := range sortedKeys(d.files) {
 		typ := ""
@@ -291,7 +301,7 @@ func (d *demo) writeManifest(path string) error {
 		default:
 			continue
 		}
-		line, _ := json.Marshal(map[string]string{"uri": "s3://" + inbox + "/" + key, "type": typ})
+		line, _ := json.Marshal(map[string]string{"uri": in + key, "type": typ})
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
@@ -337,13 +347,14 @@ func (d *demo) follow(ctx context.Context) error {
 	return nil
 }
 
-// download copies every object under s3://demo-results/ into dir/results
-// and decodes the results (not the batch summaries).
-func (d *demo) download(ctx context.Context) (map[string]result, error) {
+// download copies every object under prefix of the output bucket into
+// dir/results and decodes the results (not the batch summaries), by key
+// below prefix.
+func (d *demo) download(ctx context.Context, bk storage.Bucket, prefix string) (map[string]result, error) {
 	local := filepath.Join(d.o.dir, "results")
-	bk := d.s.Store.Bucket(outbox)
 	results := map[string]result{}
-	err := bk.List(ctx, "", "", func(info storage.ObjectInfo) error {
+	err := bk.List(ctx, prefix, "", func(info storage.ObjectInfo) error {
+		key := strings.TrimPrefix(info.Key, prefix)
 		rc, _, err := bk.Get(ctx, info.Key)
 		if err != nil {
 			return err
@@ -353,21 +364,21 @@ func (d *demo) download(ctx context.Context) (map[string]result, error) {
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(local, filepath.FromSlash(info.Key))
+		dst := filepath.Join(local, filepath.FromSlash(key))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return err
 		}
 		if err := os.WriteFile(dst, data, 0o644); err != nil {
 			return err
 		}
-		if layout.Reserved(info.Key) {
+		if layout.Reserved(key) {
 			return nil // raw copies and the batch summary, not results
 		}
 		var r result
 		if err := json.Unmarshal(data, &r); err != nil {
-			return fmt.Errorf("%s is not a result: %w", info.Key, err)
+			return fmt.Errorf("%s is not a result: %w", key, err)
 		}
-		results[strings.TrimSuffix(info.Key, ".json")] = r
+		results[strings.TrimSuffix(key, ".json")] = r
 		return nil
 	})
 	return results, err
@@ -375,7 +386,9 @@ func (d *demo) download(ctx context.Context) (map[string]result, error) {
 
 // report prints one line per sample and where the results are, and returns
 // what is missing or unexpected.
-func (d *demo) report(results map[string]result) []string {
+// Results lie under outURI by their key; summaries under summaryURI (the
+// output prefix itself).
+func (d *demo) report(results map[string]result, inURI, outURI, summaryURI string) []string {
 	var problems []string
 	fmt.Fprintf(d.out, "\nResults in %s (copied to %s/):\n", outURI, rel(filepath.Join(d.o.dir, "results")))
 	for _, key := range sortedKeys(d.files) {
@@ -384,7 +397,7 @@ func (d *demo) report(results map[string]result) []string {
 		}
 		r, ok := results[key]
 		if !ok {
-			problems = append(problems, "no result for s3://"+inbox+"/"+key)
+			problems = append(problems, "no result for "+inURI+key)
 			fmt.Fprintf(d.out, "  %-46s MISSING\n", key+".json")
 			continue
 		}
@@ -405,12 +418,17 @@ func (d *demo) report(results map[string]result) []string {
 			problems = append(problems, fmt.Sprintf("%s: status %s %s, want %s %s", key, r.Status, got, want, wantCode))
 		}
 	}
-	m := d.s.MinIO
-	fmt.Fprintf(d.out, "  batch summary: %s%s\n", outURI, layout.SummaryKey("", d.batch))
-	fmt.Fprintf(d.out, "\nBrowse them in MinIO (S3 API, local demo credentials):\n")
-	fmt.Fprintf(d.out, "  endpoint %s  access key %s  secret key %s\n", m.Endpoint, m.AccessKey, m.SecretKey)
-	fmt.Fprintf(d.out, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls --recursive %s\n",
-		m.AccessKey, m.SecretKey, m.Endpoint, outURI)
+	for _, b := range append(d.batches, d.batch) {
+		if b != "" {
+			fmt.Fprintf(d.out, "  batch summary: %s%s\n", summaryURI, layout.SummaryKey("", b))
+		}
+	}
+	if m := d.s.MinIO; m != nil {
+		fmt.Fprintf(d.out, "\nBrowse them in MinIO (S3 API, local demo credentials):\n")
+		fmt.Fprintf(d.out, "  endpoint %s  access key %s  secret key %s\n", m.Endpoint, m.AccessKey, m.SecretKey)
+		fmt.Fprintf(d.out, "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s aws --endpoint-url %s s3 ls --recursive %s\n",
+			m.AccessKey, m.SecretKey, m.Endpoint, outURI)
+	}
 
 	const example = "id-cards/id-card-1.jpg"
 	if b, err := os.ReadFile(filepath.Join(d.o.dir, "results", example+".json")); err == nil {
@@ -423,6 +441,24 @@ func (d *demo) report(results map[string]result) []string {
 // writeEnv writes a shell snippet that points the CLI at the running stack.
 // It holds local, per-run demo credentials only, and is readable by the
 // user alone.
+// summarize prints the results summary and, unless the demo keeps running
+// (--keep), where the dashboard was; stop says the demo is over.
+func (d *demo) summarize(results map[string]result, problems []string, elapsed time.Duration, dashURL string) (stop bool, err error) {
+	fmt.Fprintf(d.out, "\nsummary: %d documents, %d succeeded, %d failed, %.1f seconds\n",
+		len(d.files)-1, count(results, "succeeded"), count(results, "failed"), elapsed.Seconds())
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(d.errOut, "demo: "+p)
+		}
+		return true, fmt.Errorf("%d of %d results missing or not as expected", len(problems), len(d.files)-1)
+	}
+	if !d.o.keep {
+		fmt.Fprintf(d.out, "dashboard was at %s (stdin is not a terminal, so the demo does not wait; --keep keeps it running)\n", dashURL)
+		return true, nil
+	}
+	return false, d.writeEnv()
+}
+
 func (d *demo) writeEnv() error {
 	var b strings.Builder
 	b.WriteString("# The running demo stack (local, per-run credentials). Usage: source .demo/env.sh\n")

@@ -21,6 +21,13 @@ func TestDemoRunsEverySample(t *testing.T) {
 	if !strings.Contains(out.String(), "summary: 15 documents, 14 succeeded, 1 failed") {
 		t.Errorf("no summary line:\n%s", out.String())
 	}
+	// The default is the folder case: producer run on file storage, no MinIO.
+	if !strings.Contains(out.String(), "$ producer run --type receipt --out file://") || strings.Contains(out.String(), "MinIO") {
+		t.Errorf("not the file-storage variant:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "dashboard was at http://127.0.0.1:") {
+		t.Errorf("no dashboard address:\n%s", out.String())
+	}
 	var n int
 	err := filepath.WalkDir(filepath.Join(dir, "results"), func(p string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() || strings.Contains(p, "_ocr") {
@@ -55,5 +62,17 @@ func TestDemoUsage(t *testing.T) {
 	}
 	if code := run([]string{"extra"}, &out, &errOut); code != 2 {
 		t.Errorf("extra argument: exit %d, want 2", code)
+	}
+}
+
+// TestDemoS3: `make demo S3=1` still runs the MinIO variant with a worker.
+func TestDemoS3(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--s3", "--dir", dir, "--keep=false"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "summary: 15 documents, 14 succeeded, 1 failed") || !strings.Contains(out.String(), "Browse them in MinIO") {
+		t.Errorf("no summary or MinIO line:\n%s", out.String())
 	}
 }

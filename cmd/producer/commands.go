@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/mattn/go-isatty"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
-	"github.com/schollz/progressbar/v3"
 
 	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/cli"
@@ -73,51 +73,31 @@ func (e *env) tracker() *batch.Tracker {
 	return batch.New(e.rdb, batch.WithRetention(e.cfg.Batches.Retention.D()))
 }
 
-const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
-                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...`
+const enqueueUsage = `usage: producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/|file:///DIR/ [--batch ID] [--queue Q]
+                        [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+       producer enqueue --scan [flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST.jsonl)`
 
 func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		g  cli.Globals
-		o  producer.Options
 		fs = flag.NewFlagSet("enqueue", flag.ContinueOnError)
+		f  = registerEnqueueFlags(fs)
 	)
-	fs.StringVar(&o.Type, "type", "", "document type: receipt, credit-card, name-card, biz-license, id-card, medical-receipt, passport, face-compare")
-	fs.StringVar(&o.Vendor, "vendor", "", "vendor name from the config (default: the route of the type)")
-	fs.StringVar(&o.Out, "out", "", "output prefix s3://BUCKET/PREFIX/")
-	fs.StringVar(&o.Batch, "batch", "", "batch id (default: a new one)")
-	fs.StringVar(&o.Queue, "queue", "default", "asynq queue")
-	fs.BoolVar(&o.Force, "force", false, "enqueue even when a result exists for the same source ETag")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "count what would be enqueued; enqueue nothing")
-	fs.BoolVar(&o.Verify, "verify", false, "id-card at NHN: also check authenticity")
-	var pii string
-	fs.StringVar(&pii, "pii", "masked", "full: ask for whole personal numbers (only where the vendor is configured pii: per-task)")
-	fs.StringVar(&o.Face, "face", "", "face-compare: the face photo s3://B/FACE (the SOURCE is the ID card)")
+	var scan bool
+	fs.BoolVar(&scan, "scan", false, "let the workers list the SOURCE (a prefix, or a stored manifest @s3://b/k) in a window of worker.scanWindow tasks; returns once the scan is queued")
 	sources, err := parse(fs, &g, args, stdout, enqueueUsage, 1, -1)
 	if err != nil {
 		return err
 	}
-	switch pii {
-	case "full":
-		o.PII = true
-	case "masked":
-	default:
-		return cli.Usagef("--pii %q: want full or masked", pii)
+	if scan && (len(sources) != 1 || f.o.DryRun) {
+		return cli.Usagef("--scan takes one SOURCE (a prefix or @s3://bucket/manifest) and no --dry-run\n%s", enqueueUsage)
 	}
-	hasManifest := false
-	for _, s := range sources {
-		hasManifest = hasManifest || (len(s) > 0 && s[0] == '@')
+	if scan && strings.HasPrefix(sources[0], "@") && !storedManifest(sources[0][1:]) {
+		return cli.Usagef("--scan reads a manifest from the object store: @s3://bucket/key or @file:///path\n%s", enqueueUsage)
 	}
-	if o.Type == "" && !hasManifest {
-		return cli.Usagef("--type is required\n%s", enqueueUsage)
-	}
-	if o.Out == "" && !hasManifest {
-		return cli.Usagef("--out is required\n%s", enqueueUsage)
-	}
-	if o.Batch == "" {
-		o.Batch = batch.NewID(time.Now())
-	} else if err := layout.CheckBatchID(o.Batch); err != nil {
-		return cli.Usagef("--batch: %v", err)
+	o, err := f.options(sources, enqueueUsage)
+	if err != nil {
+		return err
 	}
 	e, err := load(g, stderr)
 	if err != nil {
@@ -127,29 +107,22 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	client := asynq.NewClientFromRedisClient(e.rdb)
-	enq := &producer.Enqueuer{Client: client, Store: store, Config: e.cfg, Batches: e.batches(client, o.Queue), Log: e.log,
-		Inspector: asynq.NewInspectorFromRedisClient(e.rdb)}
-	if isTerminal(stderr) {
-		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("enqueueing"),
-			progressbar.OptionShowCount(), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
-		enq.Progress = func(done, _ int64) { _ = bar.Set64(done) }
-		defer bar.Finish()
+	enq, done := newEnqueuer(e, store, o.Queue, stderr)
+	if scan {
+		done()
+		return enqueueScan(ctx, e, enq, sources[0], o, stdout)
 	}
 	sum, err := enq.Run(ctx, sources, o)
-	if errors.Is(err, producer.ErrForbidden) {
-		return cli.Usagef("%v", err) // nothing was enqueued
-	}
+	done()
 	if err != nil {
-		return err
+		return enqueueError(err)
 	}
 	if o.DryRun {
-		fmt.Fprintln(stderr, "dry run: nothing was enqueued")
 		if err := printDryRunCost(ctx, stdout, e, sum.Calls); err != nil { // limits.go
 			return err
 		}
 	}
-	fmt.Fprintln(stdout, sum.String())
+	fmt.Fprintln(stdout, summaryLine(sum, o))
 	return nil
 }
 
@@ -291,7 +264,7 @@ func isTerminal(w io.Writer) bool {
 	return ok && isatty.IsTerminal(f.Fd())
 }
 
-const remaskUsage = "usage: producer remask s3://BUCKET/PREFIX/ [--dry-run]"
+const remaskUsage = "usage: producer remask s3://BUCKET/PREFIX/|file:///DIR/ [--dry-run]"
 
 // runRemask rewrites the results and raw copies under a prefix with
 // today's masking; it calls no vendor and needs no Redis.
@@ -307,8 +280,11 @@ func runRemask(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	prefix, err := storage.ParseURI(pos[0])
-	if err != nil || !prefix.IsPrefix() {
-		return cli.Usagef("remask needs an output prefix s3://BUCKET/PREFIX/ (ending in /)\n%s", remaskUsage)
+	if err != nil {
+		return cli.Usagef("%v\n%s", err, remaskUsage)
+	}
+	if !prefix.IsPrefix() {
+		return cli.Usagef("remask needs an output prefix s3://BUCKET/PREFIX/ or file:///DIR/ (ending in /)\n%s", remaskUsage)
 	}
 	if _, err := cli.Logger(stderr, g.LogFormat, g.LogLevel); err != nil {
 		return err
@@ -320,6 +296,9 @@ func runRemask(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	store, err := setup.Store(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if prefix, err = cfg.ParseURI(pos[0]); err != nil { // file:// keys are cut at storage.fileRoot
+		return cli.Usagef("%v", err)
 	}
 	r := &producer.Remasker{Store: store, MaskRaw: vendorset.MaskRaw, DryRun: dry}
 	sum, err := r.Run(ctx, prefix)

@@ -62,6 +62,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// Again with the configured storage.fileRoot, which setup.Store made
+	// the process's: a file:// URI outside it is bad usage too.
+	if err := f.checkURIs(); err != nil {
+		return err
+	}
 	scan := &resultscan.Scanner{Store: store}
 	var (
 		results iter.Seq2[[]byte, error]
@@ -106,10 +111,8 @@ func (f *exportFlags) check(id string) error {
 			return cli.Usagef("%v", err)
 		}
 	}
-	if f.prefix != "" {
-		if _, err := layout.OutPrefix(f.prefix); err != nil {
-			return cli.Usagef("--prefix %q: want an output prefix s3://BUCKET/PREFIX/ or file:///DIR/", f.prefix)
-		}
+	if err := f.checkURIs(); err != nil {
+		return err
 	}
 	switch f.format {
 	case "jsonl", "csv":
@@ -124,6 +127,17 @@ func (f *exportFlags) check(id string) error {
 	}
 	if f.items && f.docType != "" && !export.HasItems(f.docType) {
 		return cli.Usagef("--items: %s results have no item rows (items: receipt, medical-receipt)", f.docType)
+	}
+	return nil
+}
+
+// checkURIs checks --prefix and --to as the process's file root cuts them
+// (before the configuration is loaded: "/").
+func (f *exportFlags) checkURIs() error {
+	if f.prefix != "" {
+		if _, err := layout.OutPrefix(f.prefix); err != nil {
+			return cli.Usagef("--prefix %q: want an output prefix s3://BUCKET/PREFIX/ or file:///DIR/", f.prefix)
+		}
 	}
 	if f.to != "" {
 		if _, err := storage.ParseURI(f.to); err != nil {

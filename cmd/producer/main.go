@@ -2,6 +2,9 @@
 //
 //	producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
 //	                 [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+//	producer enqueue --scan [enqueue flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST)
+//	producer cancel BATCH
+//	producer run [enqueue flags] SOURCE...
 //	producer status BATCH [--follow]
 //	producer batches [--limit N]
 //	producer resume VENDOR
@@ -28,6 +31,13 @@ producer enqueues OCR tasks (object references only) and reports on batches.
 Usage:
   producer enqueue --type TYPE [--vendor NAME] --out s3://BUCKET/PREFIX/ [--batch ID] [--queue Q]
                    [--force] [--dry-run] [--verify] [--pii full|masked] [--face s3://B/FACE] SOURCE...
+  producer enqueue --scan [flags] (s3://BUCKET/PREFIX/ | @s3://BUCKET/MANIFEST.jsonl)
+                                       let the workers list the source, worker.scanWindow
+                                       tasks queued at a time; returns once the scan is queued
+  producer cancel BATCH                stop a batch's scan and drop its queued tasks
+  producer run [enqueue flags] [--concurrency N] SOURCE...
+                                       enqueue, process in this process, wait, print the
+                                       summary; exit 0 if every document succeeded
   producer status BATCH [--follow]     counts, percent and rate of a batch
   producer batches [--limit N]         the most recent batches (default 20)
   producer resume VENDOR               resume calls to a halted vendor (quota, credentials); clears its Retry-After wait
@@ -40,8 +50,10 @@ Usage:
                                        to an object (see docs/export.md)
 
 A SOURCE is s3://bucket/key (one object), s3://bucket/prefix/ (every object
-under the prefix) or @FILE (a JSONL manifest: {"uri": "s3://b/k", "type": "receipt"}
-with optional vendor, out, verify, faceImage, pii; @- reads standard input).
+under the prefix), file:///path/file or file:///dir/ (the same on a directory
+tree below storage.fileRoot) or @FILE (a JSONL manifest: {"uri": "s3://b/k",
+"type": "receipt"} with optional vendor, out, verify, faceImage, pii; @- reads
+standard input).
 --pii full asks for whole personal numbers, honoured only where the vendor is
 configured pii: per-task.
 
@@ -57,12 +69,14 @@ func main() {
 // commands maps subcommand names to their runners.
 var commands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{
 	"enqueue": runEnqueue,
+	"run":     runRun,
 	"status":  runStatus,
 	"batches": runBatches,
 	"resume":  runResume,
 	"halt":    runHalt,
 	"remask":  runRemask,
 	"export":  runExport, // export.go
+	"cancel":  runCancel, // scan.go
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -99,7 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sub := globalsAsArgs(fs)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return cli.Exit(stderr, cmd(ctx, append(sub, rest[1:]...), stdout, stderr))
+	return cli.Exit(stderr, userError(cmd(ctx, append(sub, rest[1:]...), stdout, stderr)))
 }
 
 func globalsAsArgs(fs *flag.FlagSet) []string {

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -13,16 +11,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/ocrbatch/ocrworker/internal/backfill"
-	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/config"
-	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/metrics"
-	"github.com/ocrbatch/ocrworker/internal/notify"
-	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/setup"
-	"github.com/ocrbatch/ocrworker/internal/sightings"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/tasks"
 )
 
 type worker struct {
@@ -62,47 +54,11 @@ func newWorker(ctx context.Context, f flags, queues map[string]int, log zerolog.
 	if err != nil {
 		return nil, err
 	}
-	reg := metrics.NewRegistry()
-	m := metrics.New(reg)
-	vendors, err := setup.Vendors(cfg, rdb, log, ratelimit.NewMetrics(reg))
+	ws, err := setup.NewWorker(cfg, rdb, store, log, nil)
 	if err != nil {
 		return nil, err
 	}
-	batches, webhooks := withWebhooks(cfg, rdb, reg, log, batch.New(rdb, batch.WithRetention(cfg.Batches.Retention.D())), vendors)
-	h := &tasks.Handler{
-		Store:         store,
-		Vendors:       vendors,
-		Config:        cfg,
-		Log:           log,
-		Metrics:       m,
-		Batches:       batches,
-		Buckets:       cfg.Storage.Buckets,
-		RateWait:      cfg.Worker.RateWait.D(),
-		MaxRetry:      cfg.Worker.MaxRetry,
-		MaxRetryAfter: cfg.Worker.MaxRetryAfter.D(),
-		UnknownGrace:  cfg.Worker.UnknownGrace.D(),
-		Sightings:     sightings.Redis{RDB: rdb, Grace: cfg.Worker.UnknownGrace.D()},
-		// Hands back tasks of older producers on asynq's last try (tasks/budget.go).
-		Requeuer:    asynq.NewClientFromRedisClient(rdb),
-		TaskTimeout: cfg.Worker.TaskTimeout.D(),
-	}
-	mux := asynq.NewServeMux()
-	mux.Use(tasks.AwaitRedis(rdb, log, 20*time.Second)) // within asynq's 30 s lease
-	mux.Handle(layout.TypeRecognize, h)
-	webhooks.Register(mux)
-	client := asynq.NewClientFromRedisClient(rdb)
-	mux.Handle(layout.TypeScan, backfill.NewHandler(client, store, cfg, batches, log))
-	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:     cfg.Worker.Concurrency,
-		Queues:          cfg.Worker.Queues,
-		IsFailure:       tasks.IsFailure,
-		RetryDelayFunc:  notify.WrapRetryDelay(tasks.RetryDelay),
-		ShutdownTimeout: cfg.Worker.ShutdownTimeout.D(),
-		// Retries and requeues are due within a second, not asynq's default 5s.
-		DelayedTaskCheckInterval: time.Second,
-		Logger:                   asynqLogger{log.With().Str("component", "asynq").Logger()},
-		LogLevel:                 asynq.WarnLevel,
-	})
+	srv, mux, reg := ws.Server, ws.Mux, ws.Registry
 	w := &worker{cfg: cfg, log: log, srv: srv, mux: mux, rdb: rdb, redisOpt: redisOpt, store: store, scheduler: f.scheduler}
 	if cfg.Worker.MetricsAddr != "" {
 		hm := metrics.OpsHandler(reg, func(ctx context.Context) error { return setup.Ready(ctx, rdb, store) })
@@ -150,14 +106,3 @@ func (w *worker) run(ctx context.Context) error {
 	w.log.Info().Msg("worker stopped")
 	return nil
 }
-
-// asynqLogger routes asynq's own logs through zerolog.
-type asynqLogger struct{ l zerolog.Logger }
-
-func (a asynqLogger) Debug(args ...any) { a.l.Debug().Msg(fmtArgs(args)) }
-func (a asynqLogger) Info(args ...any)  { a.l.Info().Msg(fmtArgs(args)) }
-func (a asynqLogger) Warn(args ...any)  { a.l.Warn().Msg(fmtArgs(args)) }
-func (a asynqLogger) Error(args ...any) { a.l.Error().Msg(fmtArgs(args)) }
-func (a asynqLogger) Fatal(args ...any) { a.l.Fatal().Msg(fmtArgs(args)) }
-
-func fmtArgs(args []any) string { return strings.TrimSuffix(fmt.Sprintln(args...), "\n") }

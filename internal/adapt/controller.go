@@ -47,6 +47,9 @@ type Config struct {
 	Settle time.Duration
 	// ProbeCalls: successful calls at a probe step before the next (default 8).
 	ProbeCalls int
+	// ProbeTime: the shortest probe step (default 500ms), so that a vendor's
+	// burst allowance cannot hide a probe's overshoot for long.
+	ProbeTime time.Duration
 	// ProbeStep is the first probe's increase (default 0.05); each further
 	// step without a throttle doubles it, up to doubling the limit.
 	ProbeStep float64
@@ -59,7 +62,7 @@ type Config struct {
 // DefaultConfig is the tuning the simulation test checks.
 var DefaultConfig = Config{
 	StartRPS: 2, MinRPS: 0.05, Decrease: 0.97, Settle: 250 * time.Millisecond,
-	HoldCalls: 200, HoldTime: 3 * time.Second, ProbeCalls: 8, ProbeStep: 0.05, LatencyTolerance: 2,
+	HoldCalls: 200, HoldTime: 3 * time.Second, ProbeCalls: 8, ProbeTime: 500 * time.Millisecond, ProbeStep: 0.05, LatencyTolerance: 2,
 }
 
 func (c Config) withDefaults() Config {
@@ -84,6 +87,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProbeCalls > 0 {
 		d.ProbeCalls = c.ProbeCalls
+	}
+	if c.ProbeTime > 0 {
+		d.ProbeTime = c.ProbeTime
 	}
 	if c.ProbeStep > 0 {
 		d.ProbeStep = c.ProbeStep
@@ -169,7 +175,7 @@ func (k *Controller) succeeded(s *State, ev Event, now time.Time) {
 	if s.SlowStart && 2*ev.InFlight >= s.InFlight && !queueing {
 		s.InFlight++ // +1 per success: doubles per round trip
 	} else if ev.InFlight >= s.InFlight && sentMs >= s.Win.Since && !queueing {
-		if k.step(&s.Win, now) {
+		if k.step(&s.Win, now, s.Win.Burst > 0) {
 			s.InFlight += max(1, int(math.Ceil(float64(s.InFlight)*k.probe(s.Win.Steps-1))))
 		}
 	}
@@ -179,7 +185,8 @@ func (k *Controller) succeeded(s *State, ev Event, now time.Time) {
 			// Doubles per round trip, or per call when calls are further
 			// apart than a round trip.
 			s.RPS += math.Min(s.RPS, 1/math.Max(lat, 0.001))
-		} else if k.step(&s.Rate, now) {
+		} else if k.step(&s.Rate, now, s.RPS >= farBelow*s.Rate.Hi) {
+			s.Rate.Good = s.RPS // it held: a throttle above it goes back here
 			s.RPS *= 1 + k.probe(s.Rate.Steps-1)
 		}
 		// Never far above what is used (AWS SDK's cap at twice the measured
@@ -191,17 +198,15 @@ func (k *Controller) succeeded(s *State, ev Event, now time.Time) {
 }
 
 // step counts a success toward the dimension's next probe and reports
-// whether the limit should go up now.
-func (k *Controller) step(d *Dim, now time.Time) bool {
+// whether the limit should go up now. After a decrease the limit holds
+// (hold) or, when the decrease was only a rough guess, probes at once.
+func (k *Controller) step(d *Dim, now time.Time, hold bool) bool {
 	d.OK++
-	need := k.c.ProbeCalls
-	if d.Steps == 0 {
-		need = k.c.HoldCalls
-		if now.UnixMilli()-d.Since < k.c.HoldTime.Milliseconds() {
-			return false
-		}
+	need, dur := k.c.ProbeCalls, k.c.ProbeTime
+	if d.Steps == 0 && hold {
+		need, dur = k.c.HoldCalls, k.c.HoldTime
 	}
-	if d.OK < need {
+	if d.OK < need || now.UnixMilli()-d.Since < dur.Milliseconds() {
 		return false
 	}
 	d.OK = 0
@@ -215,20 +220,58 @@ func (k *Controller) probe(i int) float64 {
 	return math.Min(1, k.c.ProbeStep*math.Pow(2, float64(i)))
 }
 
+// farBelow: a limit under this share of the level last throttled probes
+// without a hold.
+const farBelow = 0.9
+
+// settled reports whether a throttle of a call sent at sent is old news for
+// a limit last decreased at last: sent before that decrease had reached
+// every worker, so already answered.
+func (k *Controller) settled(last int64, sent time.Time) bool {
+	return last > 0 && sent.UnixMilli() < last+k.c.Settle.Milliseconds()
+}
+
 func (k *Controller) throttled(s *State, ev Event, now time.Time) {
 	s.Throttles++
-	if s.LastDecrease > 0 && ev.Sent.UnixMilli() < s.LastDecrease+k.c.Settle.Milliseconds() {
-		return // sent before the last decrease had reached every worker: already answered
-	}
-	s.SlowStart = false
-	if ok := s.Recent.max(); ok > 0 && ev.InFlight > ok {
-		// Above every level that recently succeeded: a limit on calls in flight.
+	// Above every level that recently succeeded: a limit on calls in flight.
+	ok := s.Recent.max()
+	if ok > 0 && ev.InFlight > ok {
+		if k.settled(s.WinDecrease, ev.Sent) {
+			return
+		}
+		if s.SlowStart {
+			// The rate grew in slow start too and nothing has tested it:
+			// bring it down to what the new in-flight limit carries (calls
+			// / latency) and let it probe up from there. Calls that waited
+			// for a slot holding a token go out back to back, so an
+			// untested rate would throttle the in-flight probe and "confirm"
+			// a rate limit as a limit on calls in flight.
+			hi := s.RPS
+			if s.Latency.Long > 0 {
+				s.RPS = math.Min(s.RPS, float64(ok)/s.Latency.Long)
+			}
+			s.Rate = Dim{Since: now.UnixMilli(), Hi: hi}
+		}
+		s.SlowStart = false
+		// The level is only held once a second throttle at the same level
+		// confirms it: a rate limit also throttles at new peaks of calls in
+		// flight (in slow start, say), and holding a wrongly blamed level of
+		// 1 or 2 at a long latency would starve the fleet for minutes.
+		confirmed := 0
+		if s.Win.Hi == float64(ev.InFlight) {
+			confirmed = 1
+		}
+		s.Win = Dim{Since: now.UnixMilli(), Hi: float64(ev.InFlight), Burst: confirmed}
 		s.InFlight = ok
 		s.Mode = ModeInFlight
-		s.Win = Dim{Since: now.UnixMilli()}
+		s.WinDecrease = now.UnixMilli()
 		k.decreased(s, now, ModeInFlight)
 		return
 	}
+	if k.settled(s.RateDecrease, ev.Sent) {
+		return
+	}
+	s.SlowStart = false
 	// At a level that succeeds: a rate limit. Set the rate under what the
 	// vendor accepted. A throttle soon after a decrease that has not probed
 	// yet means that decrease was not enough: square the factor.
@@ -242,9 +285,17 @@ func (k *Controller) throttled(s *State, ev Event, now time.Time) {
 	if acc := s.Accepted.rate(now.UnixMilli()); acc > 0 {
 		base = math.Min(base, acc)
 	}
+	hi := s.RPS
 	s.RPS = base * f
+	// A probe was throttled: the level it started from held (for a whole
+	// hold or probe step), so go back there and no lower. The accepted
+	// rate alone would ratchet the limit down a little at every probe.
+	if s.Rate.Steps > 0 {
+		s.RPS = math.Max(s.RPS, s.Rate.Good)
+	}
 	s.Mode = ModeRate
-	s.Rate = Dim{Since: now.UnixMilli(), Burst: s.Rate.Burst}
+	s.Rate = Dim{Since: now.UnixMilli(), Burst: s.Rate.Burst, Hi: hi}
+	s.RateDecrease = now.UnixMilli()
 	k.decreased(s, now, ModeRate)
 }
 
@@ -272,7 +323,9 @@ type State struct {
 	Mode      string  `json:"mode,omitempty"` // the limit the last throttle was blamed on
 	LastCause string  `json:"lastCause,omitempty"`
 
-	LastDecrease int64 `json:"lastDecrease"` // unix ms; throttles of calls sent before it are old news
+	LastDecrease int64 `json:"lastDecrease"` // unix ms of the last decrease of either limit
+	RateDecrease int64 `json:"rateDecrease"` // unix ms; rate throttles of calls sent before it are old news
+	WinDecrease  int64 `json:"inFlightDecrease"`
 	Decreases    int64 `json:"decreases"`
 	Successes    int64 `json:"successes"`
 	Throttles    int64 `json:"throttles"`
@@ -301,7 +354,14 @@ type Dim struct {
 	Since int64 `json:"since"` // unix ms of the last change: only calls sent after it count
 	OK    int   `json:"ok"`    // successes toward the next step
 	Steps int   `json:"steps"` // probe steps since the last decrease (0: holding)
-	Burst int   `json:"burst"` // decreases in a row that did not hold (rate only)
+	// Burst: for the rate, decreases in a row that did not hold; for calls
+	// in flight, 1 if the level was confirmed by a second throttle.
+	Burst int `json:"burst"`
+	// Hi is the level the last decrease came from (the limit that was
+	// throttled); Good the last level that held through a hold or probe
+	// step (rate only).
+	Hi   float64 `json:"hi,omitempty"`
+	Good float64 `json:"good,omitempty"`
 }
 
 // Levels is a ring of the in-flight levels of the last successes.

@@ -81,70 +81,49 @@ func gridRows() []gridRow {
 
 // knownShort lists the rows that miss a target today, with the figures
 // measured when the list was written (go test -run TestSimulationGrid -v).
-// Why they miss is in docs/throttling.md ("Simulation"): mostly
-//   - low vendor rates (1 and 5 calls/s): after a throttle the rate is set
-//     under the accepted rate of a 10 s window that still holds the probe's
-//     throttled second, and it holds there for 200 calls (minutes at 1/s);
-//   - rate-limited vendors at 2 s latency, where a throttle at a new peak of
-//     calls in flight is blamed on an in-flight limit (W=1 is then a trap:
-//     probing it needs 200 calls at 0.5 calls/s);
-//   - 100-500 calls/s with many workers: 1-9% throttled, from the probes
-//     that overshoot while other workers' copies are up to 100 ms stale.
+// Why they miss is in docs/throttling.md ("Simulation"): in short
+//   - 20-500 calls/s at 20 and 200 ms: ratio ~1.0 but 1.3-3.4% throttled.
+//     The vendor's bucket (a quarter second of its rate) lets a probe step
+//     run above the limit unseen; the decrease after it starts from a
+//     one-second accepted rate that the bucket inflated, so a second and
+//     third decrease follow;
+//   - 1 and 5 calls/s at 2 s latency: a rate throttle at a new peak of calls
+//     in flight is blamed on calls in flight; the probe that should clear it
+//     is throttled too, because calls that waited for an in-flight slot
+//     holding a rate token go out back to back (token first, then slot, as
+//     the gate is wired), which "confirms" the wrong limit;
+//   - 20 and 100 calls/s at 2 s with 10-50 workers, 64 in flight at 2 s:
+//     the same bunching behind the in-flight cap.
 //
 // A row that leaves this list is logged; a row not on it that misses fails.
 var knownShort = map[string]string{
-	"1/s lat=20ms workers=1":          "ratio 0.893, 0.60% throttled",
-	"5/s lat=20ms workers=1":          "ratio 0.774, 0.56% throttled",
-	"20/s lat=20ms workers=1":         "ratio 0.846, 1.40% throttled",
-	"100/s lat=20ms workers=1":        "ratio 0.992, 1.18% throttled",
-	"1 in flight lat=20ms workers=1":  "ratio 0.901, 0.48% throttled",
-	"1/s lat=20ms workers=3":          "ratio 0.886, 0.60% throttled",
-	"5/s lat=20ms workers=3":          "ratio 0.782, 0.49% throttled",
-	"20/s lat=20ms workers=3":         "ratio 0.989, 1.30% throttled",
-	"100/s lat=20ms workers=3":        "ratio 1.000, 1.37% throttled",
-	"1/s lat=20ms workers=10":         "ratio 0.885, 0.60% throttled",
-	"5/s lat=20ms workers=10":         "ratio 0.704, 0.55% throttled",
-	"20/s lat=20ms workers=10":        "ratio 0.903, 2.06% throttled",
-	"100/s lat=20ms workers=10":       "ratio 1.000, 2.14% throttled",
-	"500/s lat=20ms workers=10":       "ratio 0.998, 1.64% throttled",
-	"1/s lat=20ms workers=50":         "ratio 0.885, 0.60% throttled",
-	"5/s lat=20ms workers=50":         "ratio 0.708, 0.54% throttled",
-	"20/s lat=20ms workers=50":        "ratio 0.947, 2.19% throttled",
-	"100/s lat=20ms workers=50":       "ratio 0.998, 2.03% throttled",
-	"500/s lat=20ms workers=50":       "ratio 1.000, 3.05% throttled",
-	"1/s lat=200ms workers=1":         "ratio 0.874, 0.67% throttled",
-	"5/s lat=200ms workers=1":         "ratio 0.795, 0.54% throttled",
-	"20/s lat=200ms workers=1":        "ratio 0.943, 2.39% throttled",
-	"6 in flight lat=200ms workers=1": "ratio 0.950, 0.42% throttled",
-	"1/s lat=200ms workers=3":         "ratio 0.854, 0.68% throttled",
-	"5/s lat=200ms workers=3":         "ratio 0.816, 0.53% throttled",
-	"20/s lat=200ms workers=3":        "ratio 0.954, 1.24% throttled",
-	"6 in flight lat=200ms workers=3": "ratio 0.946, 0.47% throttled",
-	"1/s lat=200ms workers=10":        "ratio 0.856, 0.68% throttled",
-	"5/s lat=200ms workers=10":        "ratio 0.752, 0.57% throttled",
-	"20/s lat=200ms workers=10":       "ratio 0.941, 0.91% throttled",
-	"100/s lat=200ms workers=10":      "ratio 0.993, 6.56% throttled",
-	"1/s lat=200ms workers=50":        "ratio 0.872, 0.67% throttled",
-	"5/s lat=200ms workers=50":        "ratio 0.837, 0.63% throttled",
-	"20/s lat=200ms workers=50":       "ratio 0.926, 1.37% throttled",
-	"100/s lat=200ms workers=50":      "ratio 1.000, 5.04% throttled",
-	"500/s lat=200ms workers=50":      "ratio 0.996, 9.28% throttled",
-	"1/s lat=2s workers=1":            "ratio 0.501, 0.58% throttled",
-	"5/s lat=2s workers=1":            "ratio 0.126, 0.75% throttled",
-	"1/s lat=2s workers=3":            "ratio 0.499, 0.58% throttled",
-	"5/s lat=2s workers=3":            "ratio 0.100, 0.93% throttled",
-	"16 in flight lat=2s workers=3":   "ratio 0.943, 0.45% throttled",
-	"1/s lat=2s workers=10":           "ratio 0.501, 0.58% throttled",
-	"5/s lat=2s workers=10":           "ratio 0.174, 5.38% throttled",
-	"20/s lat=2s workers=10":          "ratio 0.488, 4.85% throttled",
-	"16 in flight lat=2s workers=10":  "ratio 0.896, 0.53% throttled",
-	"64 in flight lat=2s workers=10":  "ratio 0.914, 0.52% throttled",
-	"1/s lat=2s workers=50":           "ratio 0.501, 0.58% throttled",
-	"5/s lat=2s workers=50":           "ratio 0.100, 0.94% throttled",
-	"20/s lat=2s workers=50":          "ratio 0.552, 0.56% throttled",
-	"100/s lat=2s workers=50":         "ratio 0.923, 6.72% throttled",
-	"16 in flight lat=2s workers=50":  "ratio 0.935, 0.46% throttled",
-	"64 in flight lat=2s workers=50":  "ratio 0.908, 0.72% throttled",
+	"20/s lat=20ms workers=1":        "ratio 0.995, 2.36% throttled",
+	"20/s lat=20ms workers=3":        "ratio 0.985, 2.70% throttled",
+	"20/s lat=20ms workers=10":       "ratio 0.986, 2.92% throttled",
+	"100/s lat=20ms workers=10":      "ratio 1.000, 1.69% throttled",
+	"20/s lat=20ms workers=50":       "ratio 0.994, 3.42% throttled",
+	"100/s lat=20ms workers=50":      "ratio 1.000, 1.53% throttled",
+	"500/s lat=20ms workers=50":      "ratio 1.000, 1.29% throttled",
+	"20/s lat=200ms workers=1":       "ratio 0.996, 2.36% throttled",
+	"20/s lat=200ms workers=3":       "ratio 0.988, 2.65% throttled",
+	"100/s lat=200ms workers=3":      "ratio 1.000, 1.31% throttled",
+	"20/s lat=200ms workers=10":      "ratio 0.996, 2.79% throttled",
+	"100/s lat=200ms workers=10":     "ratio 1.000, 1.84% throttled",
+	"20/s lat=200ms workers=50":      "ratio 0.986, 2.90% throttled",
+	"100/s lat=200ms workers=50":     "ratio 1.000, 2.45% throttled",
+	"500/s lat=200ms workers=50":     "ratio 0.999, 2.35% throttled",
+	"1/s lat=2s workers=1":           "ratio 0.501, 0.68% throttled",
+	"5/s lat=2s workers=1":           "ratio 0.126, 1.13% throttled",
+	"1/s lat=2s workers=3":           "ratio 0.499, 0.68% throttled",
+	"5/s lat=2s workers=3":           "ratio 0.100, 1.40% throttled",
+	"1/s lat=2s workers=10":          "ratio 0.501, 0.68% throttled",
+	"5/s lat=2s workers=10":          "ratio 0.410, 1.85% throttled",
+	"20/s lat=2s workers=10":         "ratio 0.944, 1.84% throttled",
+	"1/s lat=2s workers=50":          "ratio 0.500, 0.68% throttled",
+	"5/s lat=2s workers=50":          "ratio 0.097, 0.98% throttled",
+	"20/s lat=2s workers=50":         "ratio 0.670, 19.22% throttled",
+	"100/s lat=2s workers=50":        "ratio 0.938, 10.09% throttled",
+	"64 in flight lat=2s workers=50": "ratio 0.938, 0.65% throttled",
 }
 
 // TestSimulationGrid drives the controller against simulated vendors far

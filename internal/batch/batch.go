@@ -9,25 +9,42 @@
 // enqueue reopens it); the index forgets batches whose keys are gone. The
 // summary object in storage stays.
 //
-//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped calls sealed startedAt updatedAt finishedAt
+//	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
+//	                         pages calls fmt ("2": this format) spills cancelled
 //	                         (calls: vendor calls made, retries and throttled calls included;
 //	                         calls:<vendor>: the same per vendor name)
-//	ocr:batch:{ID}:sources   hash: sha256(source URI)[:16] hex -> "s" | "f" (final outcome per source)
-//	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}
+//	ocr:batch:{ID}:inflight  hash: sha256(source URI)[:16] hex -> "QUEUE TASKID", one per
+//	                         source enqueued and not yet counted (inflight.go)
+//	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}, at most
+//	                         SpillAt; more go to storage (spill.go)
+//	ocr:batch:{ID}:spills    set: where the spilled failures lie
+//	ocr:batch:{ID}:scan      hash: the cursors of the batch's windowed scans (scan.go)
 //	ocr:batch:{ID}:outputs   set: where the results lie (outputs.go)
 //	ocr:batch:{ID}:skipped   set: same field of each source the producer skipped (outputs.go)
+//	ocr:batch:{ID}:sources   hash: same field -> "s" | "f": batches started before
+//	                         fmt 2 only (read and updated, never created)
 //	ocr:batches              sorted set: batch ids scored by start time (ms)
 //
 // The braces make {ID} a Redis Cluster hash tag, so one batch's keys share a
 // slot and each update is one atomic Lua script.
 //
-// Lifecycle: the producer calls AddTotal (enqueued tasks) and AddSkipped
-// (sources it skipped) while it enqueues, then Seal once it has enqueued
-// everything. A batch is done when it is sealed and every counted source has
-// an outcome. Enqueueing into a done batch again reopens it until the next
-// Seal. Because a sealed batch can be completed either by the last Finish or
-// by Seal itself (fast workers), both report done, and whoever gets done=true
-// writes the summary with WriteSummary (summary.go).
+// Exactly once without a record per source: the producer registers each
+// source in the in-flight hash (and counts it in total) before it enqueues
+// its task; the Finish that removes it counts the outcome, any later Finish
+// of the same source (a re-run after a crash, a duplicate delivery) finds
+// nothing to remove and counts nothing. So Redis holds one small entry per
+// task queued, not per source ever seen, and a done batch only its counters
+// (and at most SpillAt failures). The in-flight hash's size is what a
+// windowed scan measures its window by.
+//
+// Lifecycle: the producer calls Register (sources about to be enqueued and
+// sources skipped) while it enqueues, Unregister for those asynq refused as
+// duplicates, then Seal once it has enqueued everything. A batch is done when
+// it is sealed and every counted source has an outcome. Enqueueing into a
+// done batch again reopens it until the next Seal. Because a sealed batch can
+// be completed either by the last Finish or by Seal itself (fast workers),
+// both report done, and whoever gets done=true writes the summary with
+// WriteSummary (summary.go).
 package batch
 
 import (
@@ -44,7 +61,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"github.com/ocrbatch/ocrworker/internal/layout"
+	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
 // Outcome statuses accepted by Finish (the result-v1 statuses).
@@ -72,18 +91,13 @@ type Tracker struct {
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error // between summary write tries
 	retention time.Duration                              // 0: keep finished batches forever
+	store     storage.Store                              // optional: reads failures spilled to other buckets
+	spill     int                                        // failures kept in Redis; 0: SpillAt
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// WithStore lets the tracker read failures spilled to any bucket when it
+// writes a summary (spill.go).
+func WithStore(s storage.Store) Option { return func(t *Tracker) { t.store = s } }
 
 // Option tunes a Tracker.
 type Option func(*Tracker)
@@ -94,33 +108,48 @@ func WithRetention(d time.Duration) Option { return func(t *Tracker) { t.retenti
 
 // New returns a Tracker on rdb. The caller keeps ownership of rdb.
 func New(rdb redis.UniversalClient, opts ...Option) *Tracker {
-	t := &Tracker{rdb: rdb, now: time.Now, sleep: sleepCtx}
+	t := &Tracker{rdb: rdb, now: time.Now, sleep: clock.Sleep}
 	for _, o := range opts {
 		o(t)
 	}
 	return t
 }
 
+// The batch's keys, by position in keys(id): scripts get them all (KEYS),
+// so that a batch that finishes expires every one of them.
+const (
+	kMeta = iota
+	kSources
+	kFailures
+	kOutputs
+	kSkipped
+	kInflight
+	kScan
+	kSpills
+)
+
 func keys(id string) []string {
 	p := "ocr:batch:{" + id + "}:"
-	return []string{p + "meta", p + "sources", p + "failures", p + "outputs", p + "skipped"} // outputs, skipped: outputs.go
+	return []string{p + "meta", p + "sources", p + "failures", p + "outputs", p + "skipped", // outputs, skipped: outputs.go
+		p + "inflight", p + "scan", p + "spills"}
 }
 
-// sourceField identifies a source inside a batch without storing the URI in
-// the counting hash: 16 bytes of its sha256 are plenty to avoid collisions
-// within one batch and keep a million-source batch's hash small.
+// sourceField identifies a source inside a batch without storing the URI:
+// 16 bytes of its sha256 are plenty to avoid collisions within one batch.
 func sourceField(sourceURI string) string {
 	sum := sha256.Sum256([]byte(sourceURI))
 	return hex.EncodeToString(sum[:16])
 }
 
-// checkDone is shared by the scripts (KEYS: the batch's keys, meta first):
-// with the time in ms, changed (0/1) and the retention in ms (0: keep), it
-// returns 1 when this call completed the batch, or changed the counts of an
-// already completed one (its summary must be rewritten). A done batch's
-// keys expire after the retention.
-const checkDone = `
-local function check_done(meta, now, changed, retention)
+// common is shared by the scripts (KEYS: keys(id)). check_done, with the
+// time in ms, changed (0/1) and the retention in ms (0: keep), returns 1
+// when this call completed the batch, or changed the counts of an already
+// completed one (its summary must be rewritten). A done batch's keys expire
+// after the retention. touch creates a batch in this format (fmt 2); a batch
+// whose meta exists without fmt was started by an older version (legacy).
+const common = `
+local function check_done(now, changed, retention)
+  local meta = KEYS[1]
   local v = redis.call('HMGET', meta, 'total', 'succeeded', 'failed', 'skipped', 'sealed', 'finishedAt')
   local total = tonumber(v[1] or '0')
   local counted = tonumber(v[2] or '0') + tonumber(v[3] or '0') + tonumber(v[4] or '0')
@@ -139,95 +168,97 @@ local function check_done(meta, now, changed, retention)
   return changed
 end
 local function touch(meta, now)
+  if redis.call('EXISTS', meta) == 0 then
+    redis.call('HSET', meta, 'fmt', '2')
+  end
   redis.call('HSETNX', meta, 'startedAt', now)
   redis.call('HSET', meta, 'updatedAt', now)
 end
+local function reopen(meta)
+  redis.call('HDEL', meta, 'sealed', 'finishedAt')
+  for _, k in ipairs(KEYS) do
+    redis.call('PERSIST', k)
+  end
+end
+local function legacy(meta)
+  return redis.call('HGET', meta, 'fmt') ~= '2'
+end
 `
 
-// addScript: ARGV = now, n, also-skipped (0/1). Adding work reopens the batch.
-var addScript = redis.NewScript(checkDone + `
-local meta = KEYS[1]
-touch(meta, ARGV[1])
-redis.call('HINCRBY', meta, 'total', ARGV[2])
-if ARGV[3] == '1' then
-  redis.call('HINCRBY', meta, 'skipped', ARGV[2])
-end
-redis.call('HDEL', meta, 'sealed', 'finishedAt')
-for _, k in ipairs(KEYS) do
-  redis.call('PERSIST', k)
-end
-return 0
-`)
-
 // sealScript: ARGV = now, retention ms.
-var sealScript = redis.NewScript(checkDone + `
+var sealScript = redis.NewScript(common + `
 local meta = KEYS[1]
 touch(meta, ARGV[1])
 redis.call('HSET', meta, 'sealed', '1')
-return check_done(meta, ARGV[1], 0, ARGV[2])
+return check_done(ARGV[1], 0, ARGV[2])
 `)
 
-// finishScript: KEYS = meta, sources, failures; ARGV = now, field, 's'|'f',
-// failure JSON, retention ms. The last outcome of a source wins; it is counted once.
-var finishScript = redis.NewScript(checkDone + `
-local meta, sources, failures = KEYS[1], KEYS[2], KEYS[3]
-local now, field, st = ARGV[1], ARGV[2], ARGV[3]
-touch(meta, now)
-local prev = redis.call('HGET', sources, field)
+// finishScript: ARGV = now, field, 's'|'f', failure JSON, retention ms,
+// replaced ('s'|'f': the outcome of this batch's own earlier result of the
+// source, which this run's result replaced; ” otherwise).
+var finishScript = redis.NewScript(common + `
+local meta, sources, failures, inflight = KEYS[1], KEYS[2], KEYS[3], KEYS[6]
+local now, field, st, failure, retention, replaced = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if redis.call('EXISTS', meta) == 0 then
+  return 0 -- no such batch (expired, or never registered): nothing to count
+end
 local changed = 0
-if prev ~= st then
-  changed = 1
-  if prev == 's' then redis.call('HINCRBY', meta, 'succeeded', -1) end
-  if prev == 'f' then redis.call('HINCRBY', meta, 'failed', -1) end
-  if st == 's' then
-    redis.call('HINCRBY', meta, 'succeeded', 1)
-    redis.call('HDEL', failures, field)
-  else
-    redis.call('HINCRBY', meta, 'failed', 1)
-  end
-  redis.call('HSET', sources, field, st)
-end
-if st == 'f' then
-  if redis.call('HGET', failures, field) ~= ARGV[4] then
+if legacy(meta) then
+  -- A batch started before fmt 2 keeps its per-source hash to the end: the
+  -- last outcome of a source wins; it is counted once.
+  touch(meta, now)
+  local prev = redis.call('HGET', sources, field)
+  if prev ~= st then
     changed = 1
+    if prev == 's' then redis.call('HINCRBY', meta, 'succeeded', -1) end
+    if prev == 'f' then redis.call('HINCRBY', meta, 'failed', -1) end
+    if st == 's' then
+      redis.call('HINCRBY', meta, 'succeeded', 1)
+      redis.call('HDEL', failures, field)
+    else
+      redis.call('HINCRBY', meta, 'failed', 1)
+    end
+    redis.call('HSET', sources, field, st)
   end
-  redis.call('HSET', failures, field, ARGV[4])
+  if st == 'f' then
+    if redis.call('HGET', failures, field) ~= failure then
+      changed = 1
+    end
+    redis.call('HSET', failures, field, failure)
+  end
+  return check_done(now, changed, retention)
 end
-return check_done(meta, now, changed, ARGV[5])
+if redis.call('HDEL', inflight, field) == 0 then
+  return 0 -- counted already (a re-run, a duplicate delivery), or not this batch's
+end
+touch(meta, now)
+if replaced == 's' or replaced == 'f' then
+  -- The source was enqueued into this batch again (--force, a changed
+  -- source) and its earlier outcome here is replaced: one source, its
+  -- latest outcome.
+  local counter = 'succeeded'
+  if replaced == 'f' then counter = 'failed' end
+  if tonumber(redis.call('HGET', meta, counter) or '0') > 0 then
+    redis.call('HINCRBY', meta, counter, -1)
+    redis.call('HINCRBY', meta, 'total', -1)
+    if replaced == 'f' then redis.call('HDEL', failures, field) end
+  end
+end
+if st == 's' then
+  redis.call('HINCRBY', meta, 'succeeded', 1)
+else
+  redis.call('HINCRBY', meta, 'failed', 1)
+  redis.call('HSET', failures, field, failure)
+end
+return check_done(now, 1, retention)
 `)
 
 func (t *Tracker) nowMS() int64 { return t.now().UnixMilli() }
 
-// AddTotal counts n more enqueued sources in batch id (and reopens the batch
-// if it was done). Call it only for tasks that were really enqueued, not for
-// duplicates asynq refused.
-func (t *Tracker) AddTotal(ctx context.Context, id string, n int64) error {
-	return t.add(ctx, id, n, false)
-}
-
-// AddSkipped counts n sources the producer skipped (result already there):
-// they count in both total and skipped.
-func (t *Tracker) AddSkipped(ctx context.Context, id string, n int64) error {
-	return t.add(ctx, id, n, true)
-}
-
-func (t *Tracker) add(ctx context.Context, id string, n int64, skipped bool) error {
-	if err := layout.CheckBatchID(id); err != nil {
-		return err
-	}
-	if n < 0 {
-		return fmt.Errorf("batch %s: negative count %d", id, n)
-	}
-	now := t.nowMS()
-	flag := "0"
-	if skipped {
-		flag = "1"
-	}
-	if err := addScript.Run(ctx, t.rdb, keys(id), now, n, flag).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("batch %s: add: %w", id, err)
-	}
-	// The index lives outside the batch's hash slot, so it is updated
-	// separately; it only serves listing and losing a race here is harmless.
+// index records a batch in the list of batches. The index lives outside the
+// batch's hash slot, so it is updated separately; it only serves listing and
+// losing a race here is harmless.
+func (t *Tracker) index(ctx context.Context, id string, now int64) error {
 	if err := t.rdb.ZAddNX(ctx, indexKey, redis.Z{Score: float64(now), Member: id}).Err(); err != nil {
 		return fmt.Errorf("batch %s: index: %w", id, err)
 	}
@@ -279,58 +310,85 @@ func (t *Tracker) Seal(ctx context.Context, id string) (done bool, err error) {
 }
 
 // Finish records the final outcome of one source: status is StatusSucceeded
-// or StatusFailed, code the result-v1 error code of a failure. A source
-// finished twice (a re-run task) is counted once, with its latest outcome.
-// done is true when this call completed the batch, or changed an already
-// completed batch: the caller then (re)writes the summary.
+// or StatusFailed, code the result-v1 error code of a failure. Only the
+// first Finish after the source was registered counts (a re-run task
+// counts nothing). done is true when this call completed the batch, or
+// changed an already completed batch: the caller then (re)writes the summary.
 func (t *Tracker) Finish(ctx context.Context, id, sourceURI, status, code string) (done bool, err error) {
+	return t.FinishReplacing(ctx, id, sourceURI, status, code, "")
+}
+
+// FinishReplacing is Finish for a run whose result replaced a result this
+// same batch had counted (replaced: that result's status): the source was
+// enqueued into the batch again, and its new outcome takes the place of the
+// old one instead of counting twice.
+func (t *Tracker) FinishReplacing(ctx context.Context, id, sourceURI, status, code, replaced string) (done bool, err error) {
 	if err := layout.CheckBatchID(id); err != nil {
 		return false, err
 	}
-	var st, failure string
-	switch status {
-	case StatusSucceeded:
-		st = "s"
-	case StatusFailed:
-		st = "f"
+	st, err := statusLetter(status)
+	if err != nil {
+		return false, fmt.Errorf("batch %s: %w", id, err)
+	}
+	var failure string
+	if st == "f" {
 		b, err := json.Marshal(Failure{Source: sourceURI, Code: code})
 		if err != nil {
 			return false, fmt.Errorf("batch %s: %w", id, err)
 		}
 		failure = string(b)
-	default:
-		return false, fmt.Errorf("batch %s: unknown status %q", id, status)
 	}
-	n, err := finishScript.Run(ctx, t.rdb, keys(id), t.nowMS(), sourceField(sourceURI), st, failure, t.retention.Milliseconds()).Int()
+	prev, _ := statusLetter(replaced)
+	n, err := finishScript.Run(ctx, t.rdb, keys(id), t.nowMS(), sourceField(sourceURI), st, failure,
+		t.retention.Milliseconds(), prev).Int()
 	if err != nil {
 		return false, fmt.Errorf("batch %s: finish: %w", id, err)
 	}
 	return n == 1, nil
 }
 
-// callsScript: ARGV = n, vendor. Counts vendor calls of a batch that
-// exists (an expired batch is not brought back by a late call).
-var callsScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], 'calls:' .. ARGV[2], ARGV[1])
-  return redis.call('HINCRBY', KEYS[1], 'calls', ARGV[1])
-end
-return 0
-`)
+func statusLetter(status string) (string, error) {
+	switch status {
+	case StatusSucceeded:
+		return "s", nil
+	case StatusFailed:
+		return "f", nil
+	}
+	return "", fmt.Errorf("unknown status %q", status)
+}
 
 // callsField prefixes the per-vendor call counts in the meta hash.
 const callsField = "calls:"
 
-// AddCalls counts n calls to vendor (a configured vendor name) made for
-// batch id: every call, retries and throttled ones included (what the
-// vendors bill, and what the budget counts, is close to this). The summary
-// and `producer status` show them.
-func (t *Tracker) AddCalls(ctx context.Context, id, vendor string, n int64) error {
+// spentScript: ARGV = pages, calls, vendor ("" for none). Only a batch
+// that exists counts: an expired or unknown one is not brought back as an
+// empty hash.
+var spentScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'pages', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'calls', ARGV[2])
+if ARGV[3] ~= '' and tonumber(ARGV[2]) ~= 0 then
+  redis.call('HINCRBY', KEYS[1], 'calls:' .. ARGV[3], ARGV[2])
+end
+return 1
+`)
+
+// Spent adds what one task run used to batch id: pages read (each page
+// once, when its answer is final) and vendor calls made (every call,
+// retries and throttled ones included: what the vendors bill, and what the
+// budget counts, is close to this), the calls also under vendor (a
+// configured vendor name; "" counts them in the total only). Call it
+// before the source's Finish, so the summary that Finish may trigger
+// includes it.
+func (t *Tracker) Spent(ctx context.Context, id, vendor string, pages, calls int64) error {
 	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
-	if err := callsScript.Run(ctx, t.rdb, keys(id)[:1], n, vendor).Err(); err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("batch %s: count calls: %w", id, err)
+	if pages == 0 && calls == 0 {
+		return nil
+	}
+	if err := spentScript.Run(ctx, t.rdb, keys(id)[:1], pages, calls, vendor).Err(); err != nil {
+		return fmt.Errorf("batch %s: spent: %w", id, err)
 	}
 	return nil
 }
@@ -360,6 +418,7 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		Succeeded:  num("succeeded"),
 		Failed:     num("failed"),
 		Skipped:    num("skipped"),
+		Pages:      num("pages"),
 		Calls:      num("calls"),
 		Sealed:     m["sealed"] == "1",
 		StartedAt:  ms("startedAt"),
@@ -374,6 +433,13 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 			}
 			s.VendorCalls[name], _ = strconv.ParseInt(v, 10, 64)
 		}
+	}
+	s.Cancelled = m["cancelled"] == "1"
+	if s.InFlight, err = t.InFlight(ctx, id); err != nil {
+		return s, err
+	}
+	if s.Listed, s.Listing, s.Scan, err = t.scanProgress(ctx, id); err != nil {
+		return s, err
 	}
 	return s, nil
 }

@@ -29,7 +29,7 @@ func TestBatchLifecycle(t *testing.T) {
 	tr, rdb := newTracker(t)
 	const id = "2026-11-24-receipts"
 
-	mustNil(t, tr.AddTotal(ctx, id, 3))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/a.jpg", "s3://in/b.jpg", "s3://in/c.jpg"))
 	mustNil(t, tr.AddSkipped(ctx, id, 1))
 	done := mustFinish(t, tr, id, "s3://in/a.jpg", StatusSucceeded, "")
 	done = done || mustFinish(t, tr, id, "s3://in/b.jpg", StatusFailed, "vendor_rejected")
@@ -97,7 +97,7 @@ func TestLastFinishCompletesSealedBatch(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	const id = "b1"
-	mustNil(t, tr.AddTotal(ctx, id, 2))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/1", "s3://in/2"))
 	if done, err := tr.Seal(ctx, id); err != nil || done {
 		t.Fatalf("Seal = %v, %v; want not done", done, err)
 	}
@@ -113,29 +113,44 @@ func TestRerunCountsASourceOnceWithItsLatestOutcome(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	const id = "rerun"
-	mustNil(t, tr.AddTotal(ctx, id, 2))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/x", "s3://in/y"))
 	_, err := tr.Seal(ctx, id)
 	mustNil(t, err)
 
 	mustFinish(t, tr, id, "s3://in/x", StatusFailed, "vendor_unavailable")
-	// The same task delivered again (crash after Finish) does not double count.
-	if mustFinish(t, tr, id, "s3://in/x", StatusFailed, "vendor_unavailable") {
-		t.Error("duplicate Finish reported done")
+	// The same task delivered again (crash after Finish) does not double
+	// count, even with another outcome (a forced task that ran again).
+	for _, st := range []string{StatusFailed, StatusSucceeded} {
+		if mustFinish(t, tr, id, "s3://in/x", st, "vendor_unavailable") {
+			t.Error("duplicate Finish reported done")
+		}
 	}
 	s := mustGet(t, tr, id)
-	if s.Failed != 1 || s.Succeeded != 0 || s.Done {
+	if s.Failed != 1 || s.Succeeded != 0 || s.Done || s.InFlight != 1 {
 		t.Fatalf("after duplicate: %+v", s)
+	}
+	// A source no enqueue registered counts nothing either.
+	if mustFinish(t, tr, id, "s3://in/stranger", StatusSucceeded, "") {
+		t.Error("an unregistered source completed the batch")
 	}
 	if !mustFinish(t, tr, id, "s3://in/y", StatusSucceeded, "") {
 		t.Fatal("batch not done")
 	}
-	// An operator re-runs the failed source and it succeeds: the done batch
-	// changes, so the caller is told to rewrite the summary.
-	if !mustFinish(t, tr, id, "s3://in/x", StatusSucceeded, "") {
+	// An operator enqueues the failed source into the same batch again
+	// (--force) and it succeeds, replacing the batch's own failed result:
+	// one source, its latest outcome, and the done batch's summary is
+	// rewritten.
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/x"))
+	if _, err := tr.Seal(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	done, err := tr.FinishReplacing(ctx, id, "s3://in/x", StatusSucceeded, "", StatusFailed)
+	mustNil(t, err)
+	if !done {
 		t.Error("changing a done batch did not report done")
 	}
 	s = mustGet(t, tr, id)
-	if s.Failed != 0 || s.Succeeded != 2 || !s.Done {
+	if s.Total != 2 || s.Failed != 0 || s.Succeeded != 2 || !s.Done || s.InFlight != 0 {
 		t.Fatalf("after re-run: %+v", s)
 	}
 	if f, _ := tr.Failures(ctx, id); len(f) != 0 {
@@ -147,12 +162,12 @@ func TestEnqueueMoreReopensADoneBatch(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	const id = "reopen"
-	mustNil(t, tr.AddTotal(ctx, id, 1))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/1"))
 	mustFinish(t, tr, id, "s3://in/1", StatusSucceeded, "")
 	if done, _ := tr.Seal(ctx, id); !done {
 		t.Fatal("not done")
 	}
-	mustNil(t, tr.AddTotal(ctx, id, 1))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/2"))
 	s := mustGet(t, tr, id)
 	if s.Done || s.Sealed || s.Pending() != 1 {
 		t.Fatalf("after reopening: %+v", s)
@@ -167,7 +182,11 @@ func TestConcurrentFinishesCountExactlyOnceAndOneReportsDone(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	const id, n = "concurrent", 200
-	mustNil(t, tr.AddTotal(ctx, id, n))
+	var srcs []string
+	for i := range n {
+		srcs = append(srcs, fmt.Sprintf("s3://in/%d.jpg", i))
+	}
+	mustNil(t, tr.AddSources(ctx, id, srcs...))
 	_, err := tr.Seal(ctx, id)
 	mustNil(t, err)
 
@@ -210,7 +229,7 @@ func TestSummaryJSON(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	const id = "sum"
-	mustNil(t, tr.AddTotal(ctx, id, 3))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/z.jpg", "s3://in/a.jpg", "s3://in/m.jpg"))
 	mustFinish(t, tr, id, "s3://in/z.jpg", StatusFailed, "too_large")
 	mustFinish(t, tr, id, "s3://in/a.jpg", StatusFailed, "source_not_found")
 	mustFinish(t, tr, id, "s3://in/m.jpg", StatusSucceeded, "")
@@ -279,7 +298,7 @@ func TestFollowEndsWhenBatchIsDone(t *testing.T) {
 	defer cancel()
 	tr, _ := newTracker(t)
 	const id = "follow"
-	mustNil(t, tr.AddTotal(ctx, id, 2))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/0", "s3://in/1"))
 	_, err := tr.Seal(ctx, id)
 	mustNil(t, err)
 	go func() {
@@ -303,8 +322,8 @@ func TestRejectsBadInput(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
 	for _, id := range []string{"", "a/b", "{x}", "-x", strings.Repeat("a", 129)} {
-		if err := tr.AddTotal(ctx, id, 1); err == nil {
-			t.Errorf("AddTotal accepted id %q", id)
+		if err := tr.AddSources(ctx, id, "s3://b/k"); err == nil {
+			t.Errorf("AddSources accepted id %q", id)
 		}
 	}
 	if _, err := tr.Finish(ctx, "ok", "s3://b/k", "maybe", ""); err == nil {
@@ -342,12 +361,11 @@ func mustFinish(t *testing.T, tr *Tracker, id, src, status, code string) bool {
 func TestCallsCountedInStatusAndSummary(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := newTracker(t)
-	mustNil(t, tr.AddTotal(ctx, "c", 1))
+	mustNil(t, tr.AddSources(ctx, "c", "s3://in/a"))
 	for _, v := range []string{"clova", "clova", "nhn"} {
-		mustNil(t, tr.AddCalls(ctx, "c", v, 1))
+		mustNil(t, tr.Spent(ctx, "c", v, 0, 1))
 	}
-	_, err := tr.Finish(ctx, "c", "s3://in/a", StatusSucceeded, "")
-	mustNil(t, err)
+	mustFinish(t, tr, "c", "s3://in/a", StatusSucceeded, "")
 	st, err := tr.Get(ctx, "c")
 	mustNil(t, err)
 	if st.Calls != 3 || st.VendorCalls["clova"] != 2 || st.VendorCalls["nhn"] != 1 {
@@ -358,7 +376,7 @@ func TestCallsCountedInStatusAndSummary(t *testing.T) {
 	if !bytes.Contains(b, []byte(`"vendorCalls": 3`)) {
 		t.Errorf("summary lacks the calls: %s", b)
 	}
-	mustNil(t, tr.AddCalls(ctx, "gone", "clova", 1))
+	mustNil(t, tr.Spent(ctx, "gone", "clova", 0, 1))
 	if _, err := tr.Get(ctx, "gone"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a call for a batch that is gone made it exist: %v", err)
 	}

@@ -36,7 +36,7 @@ func (t *Tracker) Follow(ctx context.Context, w io.Writer, id string, interval t
 	for {
 		bar.ChangeMax64(max(s.Total, 1))
 		_ = bar.Set64(s.Counted())
-		bar.Describe(fmt.Sprintf("%s ok %d failed %d skipped %d", id, s.Succeeded, s.Failed, s.Skipped))
+		bar.Describe(fmt.Sprintf("%s ok %d failed %d skipped %d%s", id, s.Succeeded, s.Failed, s.Skipped, s.ScanLine()))
 		if s.Done {
 			_ = bar.Finish()
 			_, _ = fmt.Fprintln(w)

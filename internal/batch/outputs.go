@@ -7,11 +7,14 @@ package batch
 //	                        (source root, output prefix) pair the batch wrote to,
 //	                        at most MaxOutputs (then the member "overflow")
 //	ocr:batch:{ID}:skipped  set: sourceField of each source the producer skipped
-//	                        (its result was current already)
+//	                        (its result was current already), at most MaxSkipped
+//	                        (then the member "overflow")
 //
-// A source belongs to the batch when its field is in the sources hash (a
-// worker counted its outcome) or in the skipped set. Both keys are among
-// keys(id), so they expire, persist and are deleted with the batch.
+// A result belongs to the batch when it names the batch (its "batch" field:
+// the batch's run wrote it; resultscan reads it), or its source is in the
+// skipped set, or, for a batch started before fmt 2, in the sources hash.
+// Both keys are among keys(id), so they expire, persist and are deleted with
+// the batch.
 
 import (
 	"context"
@@ -29,7 +32,13 @@ import (
 // still exported with `producer export --prefix`.
 const MaxOutputs = 100
 
-// overflowMember marks a batch that wrote to more than MaxOutputs pairs.
+// MaxSkipped caps the skipped sources one batch records for export (about
+// 60 bytes each in Redis). An export of a batch that skipped more misses the
+// results of those past the cap (it says so): export their output with
+// `producer export --prefix`.
+const MaxSkipped = 100000
+
+// overflowMember marks a set that reached its cap.
 const overflowMember = "overflow"
 
 // ErrTooManyOutputs is returned by Outputs for a batch that wrote to more
@@ -49,7 +58,7 @@ func skippedKey(id string) string { return keys(id)[4] }
 // addMembersScript: KEYS = meta, set; ARGV = cap (0: none), members... Adds
 // members to the set, or the overflow marker once the cap is reached, and
 // gives the set the batch's expiry (a done batch re-run by a new enqueue is
-// reopened by AddTotal/AddSkipped, which persist every key).
+// reopened by Register, which persists every key).
 var addMembersScript = redis.NewScript(`
 local cap = tonumber(ARGV[1])
 for i = 2, #ARGV do
@@ -93,7 +102,7 @@ func (t *Tracker) AddSkippedSources(ctx context.Context, id string, sources []st
 		return nil
 	}
 	args := make([]any, 0, len(sources)+1)
-	args = append(args, 0)
+	args = append(args, MaxSkipped)
 	for _, s := range sources {
 		args = append(args, sourceField(s))
 	}
@@ -147,9 +156,11 @@ end
 return out
 `)
 
-// Members reports, for each source URI, whether it belongs to batch id: a
-// worker counted its outcome there, or the producer skipped it there. One
-// round trip for all of them; callers pass a page at a time.
+// Members reports, for each source URI, whether it belongs to batch id
+// whatever its result says: the producer skipped it there, or (a batch
+// started before fmt 2) a worker counted its outcome there. A result that
+// names the batch belongs to it too (resultscan checks). One round trip for
+// all of them; callers pass a page at a time.
 func (t *Tracker) Members(ctx context.Context, id string, sources []string) ([]bool, error) {
 	if err := layout.CheckBatchID(id); err != nil {
 		return nil, err
@@ -174,4 +185,17 @@ func (t *Tracker) Members(ctx context.Context, id string, sources []string) ([]b
 		out[i] = n == 1
 	}
 	return out, nil
+}
+
+// SkippedComplete reports whether every source batch id skipped is
+// recorded (false: more than MaxSkipped were).
+func (t *Tracker) SkippedComplete(ctx context.Context, id string) (bool, error) {
+	if err := layout.CheckBatchID(id); err != nil {
+		return false, err
+	}
+	over, err := t.rdb.SIsMember(ctx, skippedKey(id), overflowMember).Result()
+	if err != nil {
+		return false, fmt.Errorf("batch %s: skipped: %w", id, err)
+	}
+	return !over, nil
 }

@@ -18,7 +18,9 @@ type Status struct {
 	Succeeded int64
 	Failed    int64
 	Skipped   int64
-	Calls     int64 // vendor calls made, retries and throttled calls included
+	// Pages read and vendor calls made for the batch's sources (Spent),
+	// calls with retries and throttled calls included.
+	Pages, Calls int64
 	// VendorCalls: Calls by vendor name (the vendors the batch uses).
 	VendorCalls map[string]int64
 	// Sealed: the producer has enqueued everything.
@@ -27,6 +29,13 @@ type Status struct {
 	UpdatedAt  time.Time // last change
 	FinishedAt time.Time // zero until done
 	Done       bool
+	Cancelled  bool  // producer cancel stopped its scans and dropped its queued tasks
+	InFlight   int64 // sources enqueued and not yet counted
+	// Windowed scans (enqueue --scan, backfills): objects listed so far,
+	// and whether a listing is still going.
+	Scan    bool
+	Listed  int64
+	Listing bool
 }
 
 // Failure is one failed source and its result-v1 error code.
@@ -85,7 +94,8 @@ type summary struct {
 	Succeeded  int64            `json:"succeeded"`
 	Failed     int64            `json:"failed"`
 	Skipped    int64            `json:"skipped"`
-	Calls      int64            `json:"vendorCalls"` // retries and throttled calls included
+	Pages      int64            `json:"pages"`       // pages read: a 3-page PDF counts 3
+	Calls      int64            `json:"vendorCalls"` // vendor calls made, retries and throttled calls included
 	ByVendor   map[string]int64 `json:"vendorCallsByVendor,omitempty"`
 	StartedAt  time.Time        `json:"startedAt"`
 	FinishedAt time.Time        `json:"finishedAt,omitzero"`
@@ -110,6 +120,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 		Succeeded:  s.Succeeded,
 		Failed:     s.Failed,
 		Skipped:    s.Skipped,
+		Pages:      s.Pages,
 		Calls:      s.Calls,
 		ByVendor:   s.VendorCalls,
 		StartedAt:  s.StartedAt.UTC(),
@@ -132,8 +143,14 @@ func Print(w io.Writer, s Status) error {
 func printAt(w io.Writer, s Status, now time.Time) error {
 	state := "running"
 	switch {
+	case s.Done && s.Cancelled:
+		state = "cancelled, done in " + s.FinishedAt.Sub(s.StartedAt).Round(time.Second).String()
+	case s.Cancelled:
+		state = "cancelled"
 	case s.Done:
 		state = "done in " + s.FinishedAt.Sub(s.StartedAt).Round(time.Second).String()
+	case !s.Sealed && s.Listing:
+		state = "listing"
 	case !s.Sealed:
 		state = "enqueueing"
 	default:
@@ -144,7 +161,20 @@ func printAt(w io.Writer, s Status, now time.Time) error {
 	if s.Calls > 0 {
 		state += fmt.Sprintf(", %d vendor calls", s.Calls)
 	}
-	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s\n",
-		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state)
+	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s%s\n",
+		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state, s.ScanLine())
 	return err
+}
+
+// ScanLine is what a windowed scan adds to the status line: how far its
+// listing got and how many of its tasks are queued or running.
+func (s Status) ScanLine() string {
+	if !s.Scan {
+		return ""
+	}
+	l := "listed"
+	if s.Listing {
+		l = "listing"
+	}
+	return fmt.Sprintf("; scan %s %d, in flight %d", l, s.Listed, s.InFlight)
 }

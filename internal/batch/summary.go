@@ -13,17 +13,19 @@ import (
 // Books is what enqueue (internal/producer) and the worker (internal/tasks)
 // need of the batch counts; *Tracker implements it, tests fake it.
 type Books interface {
-	// AddTotal and AddSkipped count enqueued and skipped sources; Seal marks
-	// the end of an enqueue (see Tracker).
-	AddTotal(ctx context.Context, id string, n int64) error
-	AddSkipped(ctx context.Context, id string, n int64) error
+	// Register counts sources before their tasks are enqueued (and sources
+	// skipped); Unregister takes back those asynq refused; Seal marks the
+	// end of an enqueue (see Tracker).
+	Register(ctx context.Context, id string, c Chunk) (fresh []bool, done bool, err error)
+	Unregister(ctx context.Context, id string, sources []string) (done bool, err error)
 	Seal(ctx context.Context, id string) (done bool, err error)
 	// Finish records a source's final outcome once (re-runs do not count
 	// twice) and reports whether that completed the batch.
 	Finish(ctx context.Context, id, sourceURI, status, code string) (done bool, err error)
-	// AddCalls counts calls to a vendor made for the batch (the worker,
-	// per call).
-	AddCalls(ctx context.Context, id, vendor string, n int64) error
+	// Spent adds the pages read and vendor calls made by one task run
+	// (the calls also under the vendor's name); called before that
+	// source's Finish (see Tracker.Spent).
+	Spent(ctx context.Context, id, vendor string, pages, calls int64) error
 	// WriteSummary writes the summary object of a batch that Seal or
 	// Finish reported done into the output prefix outKey of out.
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error
@@ -31,8 +33,13 @@ type Books interface {
 
 var _ Books = (*Tracker)(nil)
 
-// Summary builds the summary object of batch id (Status.Summary).
+// Summary builds the summary object of batch id (Status.Summary) from Redis
+// alone: failures spilled to storage are not in it (WriteSummary adds them).
 func (t *Tracker) Summary(ctx context.Context, id string) ([]byte, error) {
+	return t.summary(ctx, nil, id)
+}
+
+func (t *Tracker) summary(ctx context.Context, out storage.Bucket, id string) ([]byte, error) {
 	st, err := t.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -40,6 +47,13 @@ func (t *Tracker) Summary(ctx context.Context, id string) ([]byte, error) {
 	f, err := t.Failures(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if out != nil {
+		spilled, err := t.spilledFailures(ctx, out, id)
+		if err != nil {
+			return nil, err
+		}
+		f = append(spilled, f...)
 	}
 	return st.Summary(f)
 }
@@ -52,7 +66,7 @@ const summaryRetryWait = 8 * time.Second
 // writes it, so a storage blip is retried with backoff rather than losing
 // the summary; the error returned is the last one, its cause unredacted.
 func (t *Tracker) WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error {
-	b, err := t.Summary(ctx, id)
+	b, err := t.summary(ctx, out, id)
 	if err != nil {
 		return fmt.Errorf("batch %s: summary: %w", id, err)
 	}

@@ -35,7 +35,7 @@ func TestWriteSummaryRetriesABlip(t *testing.T) {
 	var slept []time.Duration
 	tr.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	const id = "b-sum"
-	mustNil(t, tr.AddTotal(ctx, id, 1))
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/a.jpg"))
 	mustFinish(t, tr, id, "s3://in/a.jpg", StatusFailed, "vendor_rejected")
 	if done, err := tr.Seal(ctx, id); err != nil || !done {
 		t.Fatalf("seal: %v %v", done, err)
@@ -74,5 +74,37 @@ func TestWriteSummaryRetriesABlip(t *testing.T) {
 	}
 	if down.puts != 5 || len(slept) != 4 {
 		t.Errorf("%d puts, %d waits; want 5 and 4", down.puts, len(slept))
+	}
+}
+
+// The summary counts pages read and vendor calls made; an unknown batch
+// is not created by counting.
+func TestSummaryCountsPagesAndCalls(t *testing.T) {
+	ctx := t.Context()
+	tr, rdb := newTracker(t)
+	const id = "b-pages"
+	mustNil(t, tr.AddSources(ctx, id, "s3://in/stack.pdf", "s3://in/a.jpg"))
+	mustNil(t, tr.Spent(ctx, id, "", 0, 2)) // a run that failed transiently: 2 calls, no page final
+	mustNil(t, tr.Spent(ctx, id, "", 3, 2)) // its retry: 3 pages in all, 2 more calls
+	mustFinish(t, tr, id, "s3://in/stack.pdf", StatusSucceeded, "")
+	mustNil(t, tr.Spent(ctx, id, "", 1, 1))
+	mustFinish(t, tr, id, "s3://in/a.jpg", StatusSucceeded, "")
+	if _, err := tr.Seal(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	b, err := tr.Summary(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Pages int64 `json:"pages"`
+		Calls int64 `json:"vendorCalls"`
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || sum.Pages != 4 || sum.Calls != 5 {
+		t.Errorf("summary pages %d calls %d (%v), want 4 and 5:\n%s", sum.Pages, sum.Calls, err, b)
+	}
+	mustNil(t, tr.Spent(ctx, "never-enqueued", "", 1, 1))
+	if n, _ := rdb.Exists(ctx, keys("never-enqueued")[0]).Result(); n != 0 {
+		t.Error("counting spending created a batch")
 	}
 }

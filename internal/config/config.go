@@ -20,6 +20,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/notify"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -44,6 +45,7 @@ const (
 	WorkerTaskTimeoutDefault   = 5 * time.Minute
 	WorkerMaxRetryAfterDefault = 5 * time.Minute
 	WorkerUnknownGraceDefault  = 10 * time.Minute
+	WorkerScanWindowDefault    = 10000
 	VendorConcurrencyDefault   = 8
 	VendorTimeoutDefault       = vendors.TimeoutDefault
 	HaltForDefault             = 15 * time.Minute
@@ -69,6 +71,7 @@ type Config struct {
 	Batches   Batches            `yaml:"batches"`
 	Dashboard Dashboard          `yaml:"dashboard"`
 	Notify    []notify.Receiver  `yaml:"notify"` // webhooks (notify.go, docs/webhooks.md)
+	Types     map[string]*Type   `yaml:"types"`  // per document type: pages (types.go)
 }
 
 // Batches tunes the batch counters kept in Redis.
@@ -82,6 +85,10 @@ type Batches struct {
 // Redis says where asynq, the rate limiter and batch counters live.
 type Redis struct {
 	URL string `yaml:"url"` // default: $REDIS_URL
+	// Mode is single (default: one server, or Sentinel with a
+	// redis-sentinel:// URL) or cluster (URL in go-redis's cluster form,
+	// redis://h1:7000?addr=h2:7001&addr=h3:7002); see internal/redisconn.
+	Mode string `yaml:"mode"`
 }
 
 // Storage is the S3 or S3-compatible object store.
@@ -92,6 +99,9 @@ type Storage struct {
 	// Buckets optionally limits which buckets tasks read (sources, face
 	// photos) and write (results); a task outside fails as forbidden_location.
 	Buckets storage.AllowList `yaml:"buckets"`
+	// FileRoot: file:// keys are paths below it; nothing outside is
+	// reachable. Default "/". See storage.go.
+	FileRoot string `yaml:"fileRoot"`
 }
 
 // RateLimit is a vendor account's limits, shared by every worker process.
@@ -205,6 +215,15 @@ type Worker struct {
 	// this worker does not know is handed back for this long (another worker
 	// of a rolling deploy may know it) before it fails. Default 10m.
 	UnknownGrace Duration `yaml:"unknownGrace"`
+	// ScanWindow: the most tasks of one windowed scan (backfills, enqueue
+	// --scan) pending or active at once; the scan lists more as they drain.
+	// Default 10000.
+	ScanWindow int `yaml:"scanWindow"`
+	// MaxSourceBytes, DecodeBudget, MaxPixels bound multi-page sources and
+	// image conversion (types.go, docs/formats.md).
+	MaxSourceBytes int64 `yaml:"maxSourceBytes"`
+	DecodeBudget   int64 `yaml:"decodeBudget"`
+	MaxPixels      int64 `yaml:"maxPixels"`
 }
 
 // MaxRetryLimit is the largest worker.maxRetry: tasks are enqueued with an
@@ -317,6 +336,9 @@ func (c *Config) setDefaults() {
 	if c.Redis.URL == "" {
 		c.Redis.URL = os.Getenv("REDIS_URL")
 	}
+	if c.Redis.Mode == "" {
+		c.Redis.Mode = redisconn.ModeSingle
+	}
 	w := &c.Worker
 	if w.Concurrency == 0 {
 		w.Concurrency = WorkerConcurrencyDefault
@@ -344,6 +366,9 @@ func (c *Config) setDefaults() {
 	}
 	if w.UnknownGrace == 0 {
 		w.UnknownGrace = Duration(WorkerUnknownGraceDefault)
+	}
+	if w.ScanWindow == 0 {
+		w.ScanWindow = WorkerScanWindowDefault
 	}
 	for _, v := range c.Vendors {
 		if v == nil {
@@ -382,6 +407,7 @@ func (c *Config) setDefaults() {
 	if c.Batches.Retention == 0 {
 		c.Batches.Retention = Duration(BatchRetentionDefault)
 	}
+	c.setPageDefaults()
 }
 
 // kindReads reports whether a vendor kind reads a document type.
@@ -393,6 +419,9 @@ func kindReads(kind, docType string) bool {
 func (c *Config) validate() error {
 	if c.Redis.URL == "" {
 		return &Error{Key: "redis.url", Msg: "missing (set it, or REDIS_URL)"}
+	}
+	if err := redisconn.CheckMode(c.Redis.Mode); err != nil {
+		return &Error{Key: "redis.mode", Msg: err.Error()}
 	}
 	// Before the vendors, which inherit it.
 	if c.Worker.MaxImageBytes < 0 {
@@ -471,6 +500,9 @@ func (c *Config) validate() error {
 	if err := c.validateNotify(); err != nil {
 		return err
 	}
+	if err := c.validatePages(); err != nil {
+		return err
+	}
 	w := c.Worker
 	if w.Concurrency < 1 {
 		return &Error{Key: "worker.concurrency", Msg: "must be > 0"}
@@ -489,6 +521,9 @@ func (c *Config) validate() error {
 	}
 	if w.UnknownGrace < 0 {
 		return &Error{Key: "worker.unknownGrace", Msg: "must be >= 0"}
+	}
+	if w.ScanWindow < 0 {
+		return &Error{Key: "worker.scanWindow", Msg: "must be > 0"}
 	}
 	for i, s := range c.Schedules {
 		k := fmt.Sprintf("schedules[%d]", i)
@@ -514,11 +549,11 @@ func (c *Config) validate() error {
 		if _, err := cron.ParseStandard(s.Cron); err != nil {
 			return &Error{Key: k + ".cron", Msg: fmt.Sprintf("%q: %v (want 5 fields like \"0 2 * * *\", or @daily)", s.Cron, err)}
 		}
-		if u, err := storage.ParseURI(s.Source); err != nil || !u.IsPrefix() {
-			return &Error{Key: k + ".source", Msg: fmt.Sprintf("%q: want a prefix s3://bucket/prefix/ (ending in /)", s.Source)}
+		if err := c.checkPrefixURI(s.Source, true); err != nil {
+			return &Error{Key: k + ".source", Msg: err.Error()}
 		}
-		if _, err := storage.ParseURI(s.Out); err != nil {
-			return &Error{Key: k + ".out", Msg: fmt.Sprintf("%q: want s3://bucket/prefix/", s.Out)}
+		if err := c.checkPrefixURI(s.Out, false); err != nil {
+			return &Error{Key: k + ".out", Msg: err.Error()}
 		}
 		if _, _, err := c.VendorFor(s.Type, s.Vendor); err != nil {
 			key := k + ".type"
@@ -541,11 +576,14 @@ func ScheduleBatch(name string, slot time.Time) string {
 }
 
 // validateStorage checks the allow-lists and the batch retention.
-func (c *Config) validateStorage() error {
+func (c *Config) validateStorage() (err error) {
+	if err := c.validateFileRoot(); err != nil {
+		return err
+	}
 	for key, list := range map[string][]string{"storage.buckets.read": c.Storage.Buckets.Read, "storage.buckets.write": c.Storage.Buckets.Write} {
-		for _, b := range list {
-			if b == "" || strings.ContainsAny(b, "/ ") {
-				return &Error{Key: key, Msg: fmt.Sprintf("%q is not a bucket name", b)}
+		for i, b := range list {
+			if list[i], err = c.allowEntry(key, b); err != nil {
+				return err
 			}
 		}
 	}

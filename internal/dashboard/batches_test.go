@@ -73,7 +73,7 @@ func TestBatchPagesShowProgressAndFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(tr.AddTotal(ctx, id, 4))
+	must(tr.AddSources(ctx, id, "s3://in/ok.png", "s3://in/bad.png", "s3://in/lost.png", "s3://in/later.png"))
 	must(tr.AddSkipped(ctx, id, 1))
 	must(tr.AddOutput(ctx, id, "s3://in/", "s3://out/r/"))
 	for _, f := range []struct{ src, status, code string }{
@@ -168,11 +168,14 @@ func TestBatchPageFailurePages(t *testing.T) {
 	tr := batch.New(rdbOf(t, b))
 	const id = "many"
 	n := failuresPerPage + 3
-	if err := tr.AddTotal(ctx, id, int64(n)); err != nil {
-		t.Fatal(err)
+	src := func(i int) string { return "s3://in/" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + ".png" }
+	for i := range n {
+		if err := tr.AddSources(ctx, id, src(i)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i := range n {
-		src := "s3://in/" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + ".png"
+		src := src(i)
 		if _, err := tr.Finish(ctx, id, src, batch.StatusFailed, "invalid_image"); err != nil {
 			t.Fatal(err)
 		}

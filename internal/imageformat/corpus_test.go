@@ -15,7 +15,7 @@ import (
 // TestPageCountCorpus compares PageCount with poppler's pdfinfo, an
 // independent parser, over a folder of real PDFs. It runs only when asked:
 //
-//	OCR_PDF_CORPUS=$(go env GOMODCACHE)/github.com/pdfcpu/pdfcpu@v0.15.0 \
+//	OCR_PDF_CORPUS=$(go env GOMODCACHE)/github.com/pdfcpu/pdfcpu@v0.11.1 \
 //	  go test -run TestPageCountCorpus -v ./internal/imageformat/
 //
 // (pdfcpu's 510 sample PDFs; needs pdfinfo from poppler-utils.)

@@ -47,8 +47,11 @@ func ReadPDF(ctx context.Context, rs io.ReadSeeker) (pdf *model.Context, err err
 	}()
 	pdf, err = pdfcpu.ReadWithContext(ctx, rs, PDFConfig())
 	switch {
-	case errors.Is(err, pdfcpu.ErrWrongPassword), errors.Is(err, pdfcpu.ErrOwnerPasswordRequired),
-		errors.Is(err, pdfcpu.ErrEncrypted), errors.Is(err, pdfcpu.ErrPermissionDenied):
+	case errors.Is(err, pdfcpu.ErrWrongPassword):
+		// A user (open) password is set. pdfcpu v0.11 has no other
+		// sentinel for encryption: with no passwords given and a reading
+		// command, this is the only way its read fails for the password;
+		// a file readable with the empty password is caught below.
 		return nil, ErrEncrypted
 	case ctx.Err() != nil:
 		return nil, ctx.Err()

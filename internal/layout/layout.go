@@ -10,7 +10,10 @@
 //
 //	OP K.json                      the result (result-v1: the contract)
 //	OP _ocr/raw/K.json             the vendor's raw answer (keepRaw)
+//	OP _ocr/raw-pages/K/N.json     the raw answer of page N of a multi-page source (keepRaw)
+//	OP _ocr/progress/K/N.json      page N's answer, kept until the source's result is written
 //	OP _ocr/batches/BATCH.json     a finished batch's summary
+//	OP _ocr/batches/BATCH/failures-N.jsonl  its failed sources past what Redis keeps
 //	OP _batches/BATCH.json         a summary written before _ocr/ (read only)
 //
 // No result can lie under OP _ocr/: a source whose key starts with _ocr/ is
@@ -20,6 +23,7 @@ package layout
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 )
 
@@ -45,6 +49,9 @@ const (
 	// second source aiming at the same key (s3://a/k and s3://b/k, one
 	// output prefix) cannot replace it.
 	MetaOwner = "source-ref"
+	// MetaBatch names the batch whose run wrote a result, so a later run of
+	// the same batch that replaces it knows the batch counted it already.
+	MetaBatch = "batch"
 )
 
 // ResultKey is where the result of sourceKey goes: OP + K + ".json".
@@ -57,6 +64,58 @@ func ResultPrefix(outKey, srcPrefix string) string { return outKey + srcPrefix }
 // RawKey is where the raw vendor answer of sourceKey goes.
 func RawKey(outKey, sourceKey string) string { return outKey + Area + "raw/" + sourceKey + ".json" }
 
+// PageRawKey is where the raw vendor answer of page (from 1) of a
+// multi-page source goes. A page key always ends in /N.json below K, so no
+// two sources' pages can share one.
+func PageRawKey(outKey, sourceKey string, page int) string {
+	return outKey + Area + "raw-pages/" + sourceKey + "/" + strconv.Itoa(page) + ".json"
+}
+
+// ProgressPrefix is where the answers of a multi-page source's pages are
+// kept while it is read (ProgressKey), so that a retry pays only for the
+// pages not yet read. They are removed once the result is written.
+func ProgressPrefix(outKey, sourceKey string) string {
+	return outKey + Area + "progress/" + sourceKey + "/"
+}
+
+// ProgressKey is where page (from 1) of sourceKey's answer is kept.
+func ProgressKey(outKey, sourceKey string, page int) string {
+	return ProgressPrefix(outKey, sourceKey) + strconv.Itoa(page) + ".json"
+}
+
+// ProgressPage is the page number of a key under ProgressPrefix, or 0.
+func ProgressPage(prefix, key string) int {
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(rest, ".json"))
+	if err != nil || n < 1 || !strings.HasSuffix(rest, ".json") {
+		return 0
+	}
+	return n
+}
+
+// Progress object metadata: a saved page answer counts only for the same
+// version of the same source, read by the same vendor with the same
+// masking.
+const (
+	MetaVendor = "vendor"
+	MetaPII    = "pii"
+)
+
+// ProgressMeta is the metadata of a saved page answer.
+func ProgressMeta(owner, sourceETag, vendor string, pii bool) map[string]string {
+	return map[string]string{MetaOwner: owner, MetaSourceETag: sourceETag, MetaVendor: vendor, MetaPII: strconv.FormatBool(pii)}
+}
+
+// ProgressCurrent reports whether a saved page answer was made by this
+// read: ProgressMeta of the same values.
+func ProgressCurrent(meta map[string]string, owner, sourceETag, vendor string, pii bool) bool {
+	return meta[MetaOwner] == owner && meta[MetaSourceETag] == sourceETag && meta[MetaVendor] == vendor &&
+		meta[MetaPII] == strconv.FormatBool(pii)
+}
+
 // LegacyRawKey is where raw copies went before Area (K.raw.json next to
 // K.json, resultKey's K): remask still masks what older versions left there.
 func LegacyRawKey(resultKey string) string {
@@ -65,6 +124,12 @@ func LegacyRawKey(resultKey string) string {
 
 // SummaryKey is where the summary of a batch goes.
 func SummaryKey(outKey, batch string) string { return outKey + Area + "batches/" + batch + ".json" }
+
+// FailuresKey is where the n-th spill of a batch's failed sources goes
+// (JSON lines; the batch's summary lists them).
+func FailuresKey(outKey, batch, n string) string {
+	return outKey + Area + "batches/" + batch + "/failures-" + n + ".jsonl"
+}
 
 // LegacySummaryKey is where summaries were written before Area; they stay
 // there and are only read.

@@ -72,3 +72,37 @@ func TestOutputSkip(t *testing.T) {
 		}
 	}
 }
+
+// Page keys: one per source and page, below the reserved area, never one
+// source's key for another's page; ProgressPage reads back only this
+// source's pages.
+func TestPageKeys(t *testing.T) {
+	if k := PageRawKey("r/", "a.pdf", 2); k != "r/_ocr/raw-pages/a.pdf/2.json" || !Reserved(k) {
+		t.Errorf("PageRawKey: %s", k)
+	}
+	seen := map[string]string{}
+	for _, src := range []string{"a", "a/1", "a/1.json", "a/2", "b"} {
+		for page := 1; page <= 3; page++ {
+			for _, k := range []string{PageRawKey("r/", src, page), ProgressKey("r/", src, page)} {
+				if other, dup := seen[k]; dup {
+					t.Errorf("%s page %d and %s share %s", src, page, other, k)
+				}
+				seen[k] = src
+			}
+		}
+	}
+	prefix := ProgressPrefix("r/", "a")
+	for key, want := range map[string]int{
+		ProgressKey("r/", "a", 7): 7, ProgressKey("r/", "a/1", 2): 0, prefix + "x.json": 0, prefix + "0.json": 0,
+		prefix + "3": 0, "r/other/3.json": 0,
+	} {
+		if got := ProgressPage(prefix, key); got != want {
+			t.Errorf("ProgressPage(%s) = %d, want %d", key, got, want)
+		}
+	}
+	meta := ProgressMeta("o", `"e"`, "clova", false)
+	if !ProgressCurrent(meta, "o", `"e"`, "clova", false) || ProgressCurrent(meta, "o", `"e2"`, "clova", false) ||
+		ProgressCurrent(meta, "o", `"e"`, "nhn", false) || ProgressCurrent(meta, "o", `"e"`, "clova", true) {
+		t.Error("ProgressCurrent must match source, version, vendor and masking")
+	}
+}

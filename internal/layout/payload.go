@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/hibiken/asynq"
 
@@ -46,16 +47,47 @@ type Recognize struct {
 	PII bool `json:"pii,omitempty"`
 }
 
-// Scan asks a worker to page through a prefix and enqueue every object
-// that has no result yet (scheduled backfills).
+// Scan asks a worker to page through a prefix (or a stored manifest,
+// "@s3://b/manifest.jsonl") and enqueue every object that has no result yet
+// (scheduled backfills, `producer enqueue --scan`). With a batch the scan is
+// windowed: each step is its own task (Step), lists on from the batch's
+// durable cursor while the window allows, and enqueues the next step.
 type Scan struct {
 	V      int    `json:"v"`
-	Source string `json:"source"` // s3://bucket/prefix/
+	Source string `json:"source"` // s3://bucket/prefix/ or @s3://bucket/manifest.jsonl
 	Type   string `json:"type"`
 	Vendor string `json:"vendor,omitempty"`
 	Out    string `json:"out"`
 	Queue  string `json:"queue"` // the queue the found objects go to
 	Batch  string `json:"batch,omitempty"`
+	Step   int64  `json:"step,omitempty"`  // windowed scans: which step this task runs
+	Force  bool   `json:"force,omitempty"` // enqueue --scan --force
+	Verify bool   `json:"verify,omitempty"`
+	PII    bool   `json:"pii,omitempty"`
+	Face   string `json:"face,omitempty"`
+}
+
+// ID names a scan within its batch: the same source, type, vendor and
+// output scan the same objects.
+func (s Scan) ID() string {
+	h := sha256.Sum256([]byte(s.Source + "\x00" + s.Type + "\x00" + s.Vendor + "\x00" + s.Out))
+	return hex.EncodeToString(h[:8])
+}
+
+// NewScanStepTask builds the task of step s.Step of a windowed scan: its ID
+// is unique per batch, scan and step, so a step that is enqueued twice (a
+// worker died after enqueueing it) runs once.
+func NewScanStepTask(s Scan, opts ...asynq.Option) (*asynq.Task, error) {
+	s.V = PayloadVersion
+	if s.Batch == "" {
+		return nil, errors.New("a windowed scan needs a batch")
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	id := "scan-" + s.Batch + "-" + s.ID() + "-" + strconv.FormatInt(s.Step, 10)
+	return asynq.NewTask(TypeScan, b, append([]asynq.Option{asynq.TaskID(id)}, opts...)...), nil
 }
 
 // Doc is a Recognize payload with its locations parsed, once: everything
@@ -179,7 +211,7 @@ func DecodeRecognize(b []byte) (Doc, error) {
 // (slot), so several scheduler replicas never enqueue one slot twice.
 func NewScanTask(s Scan, slot string, opts ...asynq.Option) (*asynq.Task, error) {
 	s.V = PayloadVersion
-	if _, err := storage.ParseURI(s.Source); err != nil {
+	if _, err := storage.ParseURI(strings.TrimPrefix(s.Source, "@")); err != nil {
 		return nil, fmt.Errorf("source: %w", err)
 	}
 	if _, err := OutPrefix(s.Out); err != nil {

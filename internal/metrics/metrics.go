@@ -45,6 +45,7 @@ type Metrics struct {
 	results        *prometheus.CounterVec
 	bytesFetched   prometheus.Counter
 	sourcesFetched prometheus.Counter
+	pages          *prometheus.CounterVec
 }
 
 // New creates the collectors and registers them on reg. It panics if reg
@@ -73,8 +74,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "sources_fetched_total",
 			Help: "Source objects read from object storage.",
 		}),
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "pages_total",
+			Help: "Pages read from sources (one vendor call each, retries aside), by document type.",
+		}, []string{"document_type"}),
 	}
-	reg.MustRegister(m.vendorCalls, m.vendorLatency, m.results, m.bytesFetched, m.sourcesFetched)
+	reg.MustRegister(m.vendorCalls, m.vendorLatency, m.results, m.bytesFetched, m.sourcesFetched, m.pages)
 	return m
 }
 
@@ -127,6 +132,15 @@ func (m *Metrics) BytesFetched(n int64) {
 	}
 	m.bytesFetched.Add(float64(n))
 	m.sourcesFetched.Inc()
+}
+
+// Pages counts n pages read of a source of docType: a one-page source
+// counts 1, a three-page PDF 3 (with types.<type>.pages: first, 1).
+func (m *Metrics) Pages(docType string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.pages.WithLabelValues(documentType(docType)).Add(float64(n))
 }
 
 // documentType is the document_type label: a known type, else "other".

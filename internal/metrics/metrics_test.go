@@ -177,3 +177,21 @@ ocr_results_total{code="unknown_document_type",document_type="receipt",status="f
 		t.Error(err)
 	}
 }
+
+func TestPagesAreCountedByDocumentTypeOnly(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := New(reg)
+	m.Pages("receipt", 3)
+	m.Pages("receipt", 1)
+	m.Pages("s3://bucket/secret.pdf", 2) // never a label
+	m.Pages("biz-license", 0)
+	const want = `
+# HELP ocr_pages_total Pages read from sources (one vendor call each, retries aside), by document type.
+# TYPE ocr_pages_total counter
+ocr_pages_total{document_type="other"} 2
+ocr_pages_total{document_type="receipt"} 4
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "ocr_pages_total"); err != nil {
+		t.Error(err)
+	}
+}

@@ -9,7 +9,9 @@ import "regexp"
 // Keys may hold spaces, tabs and punctuation, so a path runs to a quote, a
 // line end, or ": " (where our messages and the SDK's go on), not to the
 // first space; a key that itself holds ": " is cut there (its tail stays).
-var objectPath = regexp.MustCompile(`((?:s3|https?)://[^/\s"']+)/(?:[^"'\n:]|:[^\s"'])*`)
+// A file:// URI keeps only its scheme: every directory of a path may name
+// a person, and the root is in the configuration anyway.
+var objectPath = regexp.MustCompile(`((?:s3|https?)://[^/\s"']+|file://)/(?:[^"'\n:]|:[^\s"'])*`)
 
 // Redact wraps err so that its message names no object keys. errors.Is and
 // errors.As still see the original error.

@@ -46,3 +46,22 @@ func TestRedactKeysWithSpaces(t *testing.T) {
 		}
 	}
 }
+
+// File paths are keys too: every directory may name a person.
+func TestRedactFilePaths(t *testing.T) {
+	for _, msg := range []string{
+		`file get file:///data/customers/Kim 800101-1234567.jpg: EOF`,
+		`source file:///data/in/Kim/800101-1234567.jpg: outside the file root /srv (storage.fileRoot)`,
+		`"file:///home/kim/800101 1234567/scan.png": path has a ".." segment`,
+	} {
+		got := Redact(errors.New(msg)).Error()
+		for _, leak := range []string{"Kim", "kim", "800101", "1234567", "customers"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("Redact(%q) = %q holds %q", msg, got, leak)
+			}
+		}
+		if !strings.Contains(got, "file:///…") {
+			t.Errorf("Redact(%q) = %q: want the scheme kept as file:///…", msg, got)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 // also counts how many pages a JPEG/PNG-only vendor (NHN) could be sent.
 // It runs only when asked:
 //
-//	OCR_PDF_CORPUS=$(go env GOMODCACHE)/github.com/pdfcpu/pdfcpu@v0.15.0 \
+//	OCR_PDF_CORPUS=$(go env GOMODCACHE)/github.com/pdfcpu/pdfcpu@v0.11.1 \
 //	  go test -run TestSplitCorpus -v -timeout 30m ./internal/pages/
 func TestSplitCorpus(t *testing.T) {
 	root := os.Getenv("OCR_PDF_CORPUS")

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -44,6 +42,9 @@ type Options struct {
 type Summary struct {
 	Enqueued, Skipped int64
 	Batch             string
+	// SkippedFailed: of the skipped, those whose current result is a
+	// failure (not retried without --force; `producer run` counts them).
+	SkippedFailed int64
 	// Calls: the vendor calls the enqueued tasks will cost at least, by
 	// vendor name: one per task (a multi-page source or NHN's authenticity
 	// check costs more; retries and throttles too). With --dry-run, what
@@ -56,25 +57,33 @@ func (s Summary) String() string {
 }
 
 // Check validates one task against the configuration, naming what is wrong.
-func (e *Enqueuer) Check(t layout.Recognize) error {
+// Its errors are ErrInvalid.
+func (e *Enqueuer) Check(t layout.Recognize) error { return invalid(e.check(t, t.Source)) }
+
+// check is Check naming the source as what (a prefix's defaults are
+// checked on a key under it, which is no real source).
+func (e *Enqueuer) check(t layout.Recognize, what string) error {
 	if !result.KnownType(t.Type) {
-		return fmt.Errorf("%s: unknown document type %q (want one of %v)", t.Source, t.Type, result.DocumentTypes)
+		return fmt.Errorf("%s: %s", what, UnknownType(t.Type))
 	}
 	if _, _, err := e.Config.VendorFor(t.Type, t.Vendor); err != nil {
-		return fmt.Errorf("%s: %w", t.Source, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	if t.Type == result.TypeFaceCompare && t.Face == "" {
-		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", t.Source)
+		return fmt.Errorf("%s: face-compare needs a face image (--face or \"faceImage\")", what)
 	}
 	if t.Type != result.TypeFaceCompare && t.Face != "" {
-		return fmt.Errorf("%s: a face image is only for face-compare", t.Source)
+		return fmt.Errorf("%s: a face image is only for face-compare", what)
+	}
+	if err := checkURIs(t); err != nil {
+		return err
 	}
 	t.V = layout.PayloadVersion
 	d, err := t.Parse()
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return e.checkLocations(d)
+	return e.checkLocations(d, what)
 }
 
 // ErrForbidden marks a source or output outside storage.buckets.
@@ -83,15 +92,15 @@ var ErrForbidden = errors.New("outside the allowed buckets")
 // checkLocations refuses, before anything is enqueued, what the worker
 // would refuse: buckets outside storage.buckets and sources in the
 // reserved _ocr/ area.
-func (e *Enqueuer) checkLocations(d layout.Doc) error {
+func (e *Enqueuer) checkLocations(d layout.Doc, what string) error {
 	allow := e.Config.Storage.Buckets
 	switch {
 	case !allow.CanRead(d.Src.Bucket):
-		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Source, d.Src.Bucket, ErrForbidden)
+		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", what, d.Src.Bucket, ErrForbidden)
 	case !allow.CanWrite(d.Dest.Bucket):
 		return fmt.Errorf("--out %s: bucket %q is not in storage.buckets.write: %w", d.Out, d.Dest.Bucket, ErrForbidden)
 	case layout.ReservedSource(d.Src.Key):
-		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", d.Source, layout.Area)
+		return fmt.Errorf("%s: keys under %s are the worker's own objects, not sources", what, layout.Area)
 	}
 	if d.FaceSrc.Bucket != "" && !allow.CanRead(d.FaceSrc.Bucket) {
 		return fmt.Errorf("%s: bucket %q is not in storage.buckets.read: %w", d.Face, d.FaceSrc.Bucket, ErrForbidden)
@@ -103,6 +112,8 @@ func (e *Enqueuer) checkLocations(d layout.Doc) error {
 // the defaults of an enqueue must be valid for each, checked before the
 // listing starts.
 func anyObjectUnder(prefix string) string { return prefix + "x" }
+
+var errStopped = errors.New("enqueue stopped")
 
 // Run expands, checks and enqueues every source. Manifests and single
 // objects are validated whole before the first task is enqueued; prefixes
@@ -123,71 +134,70 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 			return nil
 		})
 		if err != nil {
-			return sum, err
+			return sum, invalid(err) // a manifest's content or the file itself: nothing is enqueued yet
 		}
 	}
 	for _, src := range sources {
 		if u, err := storage.ParseURI(src); err == nil && u.IsPrefix() {
 			// The defaults must be valid for any object under the prefix.
-			if err := e.Check(o.task(anyObjectUnder(src))); err != nil {
+			if err := invalid(e.check(o.task(anyObjectUnder(src)), src)); err != nil {
 				return sum, err
 			}
 			e.warnOverlap(u, o.Out)
 		} else if err != nil && src[0] != '@' {
-			return sum, err
+			return sum, invalid(err)
 		}
 	}
 
-	var enq, skip, seen atomic.Int64
-	// Room for two listing pages (S3 lists 1,000 keys a page): the listing
-	// fetches its next page while the enqueuers drain the last one. With a
-	// smaller buffer they took turns, and a 100,000-object prefix enqueued
-	// at half of raw asynq's speed (make bench).
-	items := make(chan Item, 2048)
-	errc := make(chan error, 1)
-	workers := e.Workers
-	if workers <= 0 {
-		workers = 8
-	}
-	var wg sync.WaitGroup
-	sk := newSkipper(e.Store)
-	counts := &tally{e: e, o: o}
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
+	// The listing runs ahead of the enqueue by up to two chunks (S3 lists
+	// 1,000 keys a page): the next page is fetched while this chunk is
+	// enqueued. With less overlap they took turns, and a 100,000-object
+	// prefix enqueued at half of raw asynq's speed (make bench).
+	r := e.newRun(o)
+	// Two chunks are enqueued at once, so one's Redis round trips and its
+	// slowest enqueue do not leave the other workers idle.
+	chunks := make(chan []Item, 2)
+	errc := make(chan error, 2)
+	var failed atomic.Bool
+	for range 2 {
 		go func() {
-			defer wg.Done()
-			for it := range items {
-				queued, err := e.one(ctx, sk, counts, it, o)
-				if err != nil {
-					select {
-					case errc <- err:
-					default:
+			for c := range chunks {
+				if _, err := r.process(ctx, c, nil); err != nil {
+					failed.Store(true)
+					errc <- err
+					for range chunks { // drain: the feeder stops at its next send
 					}
-					continue
-				}
-				if queued {
-					enq.Add(1)
-				} else {
-					skip.Add(1)
-				}
-				if e.Progress != nil {
-					e.Progress(enq.Load()+skip.Load(), seen.Load())
+					return
 				}
 			}
+			errc <- nil
 		}()
 	}
-	feed := func(it Item) error {
-		seen.Add(1)
-		select {
-		case items <- it:
+	var cur []Item
+	var ferr error
+	send := func() error {
+		if len(cur) == 0 {
 			return nil
-		case err := <-errc:
-			return err
+		}
+		if failed.Load() {
+			return errStopped // the enqueue failed: its error is in errc
+		}
+		select {
+		case chunks <- cur:
+			cur = make([]Item, 0, chunkSize)
+			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-	var ferr error
+	feed := func(it Item) error {
+		r.seen.Add(1)
+		cur = append(cur, it)
+		if len(cur) < chunkSize {
+			return nil
+		}
+		return send()
+	}
 	for _, it := range fixed {
 		if ferr = feed(it); ferr != nil {
 			break
@@ -201,38 +211,32 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		if err != nil || !u.IsPrefix() {
 			continue
 		}
-		ferr = e.expandPrefix(ctx, src, u, o, feed)
-	}
-	close(items)
-	wg.Wait()
-	// Whatever happened, the batch counts what was really enqueued.
-	if err := counts.flush(ctx); err != nil && ferr == nil {
-		ferr = err
+		ferr = e.expandPrefix(ctx, src, u, "", o, func(it Item, _ string) error { return feed(it) })
 	}
 	if ferr == nil {
-		select {
-		case ferr = <-errc:
-		default:
+		ferr = send()
+	}
+	close(chunks)
+	if errors.Is(ferr, errStopped) {
+		ferr = nil
+	}
+	for range 2 {
+		if err := <-errc; err != nil && ferr == nil {
+			ferr = err
 		}
 	}
-	sum.Enqueued, sum.Skipped = enq.Load(), skip.Load()
-	sum.Calls = counts.calls
+	sum.Enqueued, sum.Skipped, sum.SkippedFailed = r.enq.Load(), r.skip.Load(), r.sk.failed.Load()
+	sum.Calls = r.vendorCalls()
 	if ferr != nil {
 		return sum, ferr
 	}
-	if e.Batches != nil && !o.DryRun && o.Batch != "" {
+	if r.counting() {
 		done, err := e.Batches.Seal(ctx, o.Batch)
 		if err != nil {
 			return sum, fmt.Errorf("batch %s: %w", o.Batch, err)
 		}
-		if done && o.Out != "" {
-			// Every source already had its outcome: no worker will learn
-			// that the batch is done, so the summary is written here.
-			out, err := layout.OutPrefix(o.Out)
-			if err != nil {
-				return sum, err
-			}
-			if err := e.Batches.WriteSummary(ctx, e.Store.Bucket(out.Bucket), out.Key, o.Batch); err != nil {
+		if done {
+			if err := e.writeSummary(ctx, o); err != nil {
 				return sum, err
 			}
 		}
@@ -248,165 +252,36 @@ func (e *Enqueuer) Scan(ctx context.Context, s layout.Scan) (Summary, error) {
 	return e.Run(ctx, []string{s.Source}, o)
 }
 
-// expandPrefix lists a source prefix and, unless forced, merges it with
-// the listing of the matching output prefix (both in key order), so the
-// skip check HEADs only results that exist and memory does not grow with
-// the number of results.
-func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, o Options, feed func(Item) error) error {
+// expandPrefix lists a source prefix (after the key after, "" for all) and,
+// unless forced, merges it with the listing of the matching output prefix
+// (both in key order), so the skip check HEADs only results that exist and
+// memory does not grow with the number of results. fn gets each item and its
+// listed key (a scan's cursor).
+func (e *Enqueuer) expandPrefix(ctx context.Context, src string, u storage.URI, after string, o Options, fn func(Item, string) error) error {
 	if o.Force {
-		return Expand(ctx, e.Store, src, o.Defaults, feed)
+		return listPrefix(ctx, e.Store, u, after, o.Defaults, fn)
 	}
 	out, err := layout.OutPrefix(o.Out)
 	if err != nil {
 		return err
 	}
 	m := newResultMerge(e.Store.Bucket(out.Bucket), layout.ResultPrefix(out.Key, u.Key))
-	srcPrefix := "s3://" + u.Bucket + "/"
-	return Expand(ctx, e.Store, src, o.Defaults, func(it Item) error {
+	if after != "" {
+		// Resume the output listing where the source listing resumes. A
+		// result key at or before this one is answered "unknown" (HEADed):
+		// see resultMerge on why ".json" can reorder keys.
+		m.after = layout.ResultKey(out.Key, after)
+		m.max = m.after
+	}
+	srcPrefix := storage.URI{Bucket: u.Bucket}.String()
+	return listPrefix(ctx, e.Store, u, after, o.Defaults, func(it Item, key string) error {
 		st, err := m.lookup(ctx, layout.ResultKey(out.Key, strings.TrimPrefix(it.Task.Source, srcPrefix)))
 		if err != nil {
-			return fmt.Errorf("list results under s3://%s/%s: %w", out.Bucket, layout.ResultPrefix(out.Key, u.Key), err)
+			return fmt.Errorf("list results under %s: %w", storage.URI{Bucket: out.Bucket, Key: layout.ResultPrefix(out.Key, u.Key)}, err)
 		}
 		it.Result = st
-		return feed(it)
+		return fn(it, key)
 	})
-}
-
-// one enqueues one item unless its result is current; it reports whether
-// a task was enqueued.
-func (e *Enqueuer) one(ctx context.Context, sk *skipper, counts *tally, it Item, o Options) (bool, error) {
-	if err := counts.output(ctx, it.Task); err != nil { // for producer export (outputs.go)
-		return false, err
-	}
-	if !it.Task.Force {
-		current, err := sk.current(ctx, it)
-		if err != nil {
-			return false, err
-		}
-		if current {
-			counts.skippedSource(it.Task.Source)
-			return false, counts.add(ctx, 0, 1)
-		}
-	}
-	if o.DryRun {
-		counts.call(e.Config, it.Task)
-		return true, nil
-	}
-	task, err := layout.NewRecognizeTask(it.Task)
-	if err != nil {
-		return false, err
-	}
-	// The worker counts the retry budget (worker.maxRetry) itself; asynq's
-	// MaxRetry is only a safety net (layout.RetryCeiling).
-	opts := []asynq.Option{asynq.MaxRetry(layout.RetryCeiling), asynq.Timeout(e.Config.Worker.TaskTimeout.D())}
-	if o.Queue != "" {
-		opts = append(opts, asynq.Queue(o.Queue))
-	}
-	_, err = e.Client.EnqueueContext(ctx, task, opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) && e.revive(o.Queue, it.Task.TaskID()) {
-		_, err = e.Client.EnqueueContext(ctx, task, opts...)
-	}
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		// The same source, type and output is already queued: one task. It
-		// is counted by the batch that enqueued it (a re-run of a crashed
-		// producer counts it once), so not here.
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("enqueue: %w", err)
-	}
-	// Counted after the fact: a batch is only done once sealed, and the
-	// producer seals it after the last count, so no worker can finish it early.
-	counts.call(e.Config, it.Task)
-	return true, counts.add(ctx, 1, 0)
-}
-
-// tally adds up a run's batch counts and writes them to Redis in chunks.
-// Counting each task on its own cost two Redis round trips per task on top
-// of the enqueue, which made a 100,000-object prefix enqueue at a third of
-// raw asynq's speed (make bench). Counting late is safe for the same
-// reason as above: Run flushes before it seals. The interval keeps
-// `producer status` live during a long enqueue.
-type tally struct {
-	e *Enqueuer
-	o Options
-
-	mu             sync.Mutex
-	total, skipped int64
-	last           time.Time
-
-	// For producer export (outputs.go): pairs recorded, sources skipped since the last flush.
-	outputs        sync.Map
-	skippedSources []string
-
-	calls map[string]int64 // vendor calls of the enqueued tasks (Summary.Calls)
-}
-
-// call counts the vendor call of one enqueued task (Check made sure it has
-// a vendor).
-func (t *tally) call(c *config.Config, task layout.Recognize) {
-	name, _, err := c.VendorFor(task.Type, task.Vendor)
-	if err != nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.calls == nil {
-		t.calls = map[string]int64{}
-	}
-	t.calls[name]++
-}
-
-const (
-	tallyEvery    = 1000
-	tallyInterval = 250 * time.Millisecond
-)
-
-func (t *tally) add(ctx context.Context, total, skipped int64) error {
-	t.mu.Lock()
-	t.total += total
-	t.skipped += skipped
-	if t.total+t.skipped < tallyEvery && time.Since(t.last) < tallyInterval {
-		t.mu.Unlock()
-		return nil
-	}
-	return t.flushLocked(ctx)
-}
-
-func (t *tally) flush(ctx context.Context) error {
-	t.mu.Lock()
-	return t.flushLocked(ctx)
-}
-
-// flushLocked takes the pending counts and writes them after unlocking.
-func (t *tally) flushLocked(ctx context.Context) error {
-	total, skipped := t.total, t.skipped
-	t.total, t.skipped, t.last = 0, 0, time.Now()
-	sources := t.skippedSources
-	t.skippedSources = nil
-	t.mu.Unlock()
-	if total == 0 && skipped == 0 {
-		return nil
-	}
-	if err := t.recordSkipped(ctx, sources); err != nil {
-		return err
-	}
-	return t.e.count(ctx, t.o, total, skipped)
-}
-
-func (e *Enqueuer) count(ctx context.Context, o Options, total, skipped int64) error {
-	if e.Batches == nil || o.DryRun || o.Batch == "" {
-		return nil
-	}
-	if total != 0 {
-		if err := e.Batches.AddTotal(ctx, o.Batch, total); err != nil {
-			return err
-		}
-	}
-	if skipped != 0 {
-		return e.Batches.AddSkipped(ctx, o.Batch, skipped)
-	}
-	return nil
 }
 
 // revive deletes an archived task that holds this task ID, so that an

@@ -30,7 +30,7 @@ func SourceRoot(sourceURI string) string {
 
 // output records, once per run, the (source root, output prefix) pair of a
 // task before it is enqueued or skipped.
-func (t *tally) output(ctx context.Context, task layout.Recognize) error {
+func (t *run) output(ctx context.Context, task layout.Recognize) error {
 	rec, ok := t.e.Batches.(outputRecorder)
 	if !ok || t.o.DryRun || t.o.Batch == "" {
 		return nil
@@ -50,19 +50,8 @@ func (t *tally) output(ctx context.Context, task layout.Recognize) error {
 	return nil
 }
 
-// skippedSource notes a skipped source; flushLocked records the notes
-// with the counts.
-func (t *tally) skippedSource(source string) {
-	if _, ok := t.e.Batches.(outputRecorder); !ok {
-		return
-	}
-	t.mu.Lock()
-	t.skippedSources = append(t.skippedSources, source)
-	t.mu.Unlock()
-}
-
-// recordSkipped writes the skipped sources taken by flushLocked.
-func (t *tally) recordSkipped(ctx context.Context, sources []string) error {
+// recordSkipped records a chunk's skipped sources.
+func (t *run) recordSkipped(ctx context.Context, sources []string) error {
 	rec, ok := t.e.Batches.(outputRecorder)
 	if !ok || t.o.DryRun || t.o.Batch == "" || len(sources) == 0 {
 		return nil

@@ -91,33 +91,69 @@ func (r *Remasker) one(ctx context.Context, bucket storage.Bucket, outKey, key s
 		return nil
 	}
 	sum.Results++
-	if fields := res["fields"]; len(fields) > 0 && !bytes.Equal(fields, []byte("null")) {
-		masked, changed, err := normalize.ScrubFields(head.DocumentType, fields)
-		if err != nil {
-			sum.Skipped++
-			return nil
+	changed := false
+	masked, ok, err := scrubbed(head.DocumentType, res["fields"])
+	if err != nil {
+		sum.Skipped++ // fields this version cannot read: left as they are
+		return nil
+	}
+	if ok {
+		res["fields"], changed = masked, true
+	}
+	// A multi-page source's result holds every page's fields as well.
+	var pages []map[string]json.RawMessage
+	if p := res["pages"]; len(p) > 0 && json.Unmarshal(p, &pages) == nil {
+		pagesChanged := false
+		for _, pg := range pages {
+			if masked, ok, _ := scrubbed(head.DocumentType, pg["fields"]); ok {
+				pg["fields"], pagesChanged = masked, true
+			}
 		}
-		if changed {
-			res["fields"] = masked
-			out, err := json.Marshal(res)
+		if pagesChanged {
+			b, err := json.Marshal(pages)
 			if err != nil {
 				return err
 			}
-			ok, err := r.write(ctx, bucket, key, out, info, sum)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return nil // a newer result stands: its raw copy is its own
-			}
-			sum.Changed++
+			res["pages"], changed = b, true
 		}
 	}
+	if changed {
+		out, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		ok, err := r.write(ctx, bucket, key, out, info, sum)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil // a newer result stands: its raw copies are its own
+		}
+		sum.Changed++
+	}
 	sourceKey := strings.TrimSuffix(strings.TrimPrefix(key, outKey), ".json")
+	for n := range pages {
+		if err := r.raw(ctx, bucket, layout.PageRawKey(outKey, sourceKey, n+1), head.Vendor.Kind, sum); err != nil {
+			return err
+		}
+	}
 	if err := r.raw(ctx, bucket, layout.RawKey(outKey, sourceKey), head.Vendor.Kind, sum); err != nil {
 		return err
 	}
 	return r.raw(ctx, bucket, layout.LegacyRawKey(key), head.Vendor.Kind, sum)
+}
+
+// scrubbed is fields with today's masking, ok when that changed them
+// (null or absent fields are left as they are).
+func scrubbed(docType string, fields json.RawMessage) (json.RawMessage, bool, error) {
+	if len(fields) == 0 || bytes.Equal(fields, []byte("null")) {
+		return nil, false, nil
+	}
+	masked, changed, err := normalize.ScrubFields(docType, fields)
+	if err != nil || !changed {
+		return nil, false, err
+	}
+	return masked, true, nil
 }
 
 // raw remasks the raw copy of a result, if there is one.

@@ -130,3 +130,30 @@ func TestRemaskNeverClobbersAConcurrentNewerResult(t *testing.T) {
 		t.Errorf("the newer result was clobbered (%+v):\n%s", sum, got)
 	}
 }
+
+// A multi-page result: every page's fields and every page's raw copy are
+// remasked, not only page 1's.
+func TestRemaskReachesEveryPage(t *testing.T) {
+	store := memory.New()
+	b := store.Bucket("out")
+	page := `{"store":{"address":[{"value":"주민 800101-1234567","text":"주민 800101-1234567"}]}}`
+	res := `{"schema":"ocr-result/v1","status":"succeeded","documentType":"receipt","source":{"uri":"s3://in/s.pdf","size":1},
+ "vendor":{"name":"clova","kind":"clova-ocr"},"attempts":1,"fields":` + page + `,"error":null,"pageCount":2,
+ "pages":[{"page":1,"status":"succeeded","fields":` + page + `,"error":null},{"page":2,"status":"succeeded","fields":` + page + `,"error":null}]}`
+	putObj(t, b, "r/s.pdf.json", []byte(res), map[string]string{"source-etag": `"e1"`, "status": "succeeded"})
+	putObj(t, b, "r/_ocr/raw-pages/s.pdf/1.json", []byte(oldRaw), nil)
+	putObj(t, b, "r/_ocr/raw-pages/s.pdf/2.json", []byte(oldRaw), nil)
+	r := &Remasker{Store: store, MaskRaw: vendorset.MaskRaw}
+	sum, err := r.Run(t.Context(), storage.URI{Bucket: "out", Key: "r/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Changed != 1 || sum.RawChanged != 2 {
+		t.Errorf("summary %+v", sum)
+	}
+	for _, key := range []string{"r/s.pdf.json", "r/_ocr/raw-pages/s.pdf/1.json", "r/_ocr/raw-pages/s.pdf/2.json"} {
+		if got, _ := get(t, b, key); strings.Contains(got, "800101-1234567") || !strings.Contains(got, "800101-1******") {
+			t.Errorf("%s not remasked:\n%s", key, got)
+		}
+	}
+}

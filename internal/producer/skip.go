@@ -3,8 +3,10 @@ package producer
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/ocrbatch/ocrworker/internal/layout"
+	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
 
@@ -22,6 +24,9 @@ const (
 // resultMerge, so only results that exist are HEADed.
 type skipper struct {
 	store storage.Store
+	// failed counts the skipped sources whose current result is a
+	// failure (Summary.SkippedFailed).
+	failed atomic.Int64
 }
 
 func newSkipper(s storage.Store) *skipper { return &skipper{store: s} }
@@ -60,7 +65,11 @@ func (s *skipper) current(ctx context.Context, it Item) (bool, error) {
 	if err != nil || !found {
 		return false, err // a missing photo: let the worker write the failure
 	}
-	return layout.ResultCurrent(info.Metadata, layout.Owner(it.Task.Source), etag, faceRef), nil
+	current := layout.ResultCurrent(info.Metadata, layout.Owner(it.Task.Source), etag, faceRef)
+	if current && info.Metadata[layout.MetaStatus] == result.StatusFailed {
+		s.failed.Add(1)
+	}
+	return current, nil
 }
 
 // faceRef is the layout.FaceRef of a face-compare task's face photo as it is

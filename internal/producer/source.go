@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -62,17 +63,23 @@ func Expand(ctx context.Context, store storage.Store, src string, d Defaults, fn
 	if !u.IsPrefix() {
 		return fn(Item{Task: d.task(u.String())})
 	}
+	return listPrefix(ctx, store, u, "", d, func(it Item, _ string) error { return fn(it) })
+}
+
+// listPrefix lists the objects under prefix u after the key after ("": from
+// the start), calling fn with each item and its key.
+func listPrefix(ctx context.Context, store storage.Store, u storage.URI, after string, d Defaults, fn func(Item, string) error) error {
 	// Output that lies in the listing (the reserved area, an output prefix
 	// inside this one) is skipped by key: it is no source.
 	skip := layout.Reserved
 	if out, err := layout.OutPrefix(d.Out); err == nil && d.Out != "" {
 		skip, _ = layout.OutputSkip(u.Key, out.Key, out.Bucket == u.Bucket)
 	}
-	return store.Bucket(u.Bucket).List(ctx, u.Key, "", func(o storage.ObjectInfo) error {
+	return store.Bucket(u.Bucket).List(ctx, u.Key, after, func(o storage.ObjectInfo) error {
 		if strings.HasSuffix(o.Key, "/") || skip(o.Key) {
 			return nil // a "folder" marker object or output, not a document
 		}
-		return fn(Item{Task: d.task("s3://" + u.Bucket + "/" + o.Key), ETag: o.ETag, Known: true})
+		return fn(Item{Task: d.task(storage.URI{Bucket: u.Bucket, Key: o.Key}.String()), ETag: o.ETag, Known: true}, o.Key)
 	})
 }
 
@@ -91,56 +98,69 @@ func expandManifest(path string, d Defaults, fn func(Item) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		var m ManifestLine
-		dec := json.NewDecoder(strings.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&m); err != nil {
+		it, ok, err := parseManifestLine(sc.Text(), d)
+		if err != nil {
 			return fmt.Errorf("manifest %s line %d: %v", path, n, err)
 		}
-		if m.URI == "" {
-			return fmt.Errorf("manifest %s line %d: missing \"uri\"", path, n)
+		if !ok {
+			continue
 		}
-		t := d.task(m.URI)
-		if m.Type != "" {
-			t.Type = m.Type
-		}
-		if m.Vendor != "" {
-			t.Vendor = m.Vendor
-		}
-		if m.Out != "" {
-			t.Out = m.Out
-		}
-		if m.Verify != nil {
-			t.Verify = *m.Verify
-		}
-		if m.FaceImage != "" {
-			t.Face = m.FaceImage
-		}
-		switch m.PII {
-		case "":
-		case "full":
-			t.PII = true
-		case "masked":
-			t.PII = false
-		default:
-			return fmt.Errorf("manifest %s line %d: \"pii\": %q, want full or masked", path, n, m.PII)
-		}
-		if t.Type == "" {
-			return fmt.Errorf("manifest %s line %d: no \"type\" and no --type", path, n)
-		}
-		if t.Out == "" {
-			return fmt.Errorf("manifest %s line %d: no \"out\" and no --out", path, n)
-		}
-		if err := fn(Item{Task: t}); err != nil {
-			return err
+		if err := fn(it); err != nil {
+			return fmt.Errorf("manifest %s line %d: %w", path, n, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("manifest %s: %w", path, err)
 	}
 	return nil
+}
+
+// parseManifestLine reads one manifest line over the defaults d; ok is
+// false for a blank line or a comment.
+func parseManifestLine(line string, d Defaults) (it Item, ok bool, err error) {
+	line = strings.TrimSpace(line)
+	if line == "" || strings.HasPrefix(line, "#") {
+		return Item{}, false, nil
+	}
+	var m ManifestLine
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return Item{}, false, err
+	}
+	if m.URI == "" {
+		return Item{}, false, errors.New(`missing "uri"`)
+	}
+	t := d.task(m.URI)
+	if m.Type != "" {
+		t.Type = m.Type
+	}
+	if m.Vendor != "" {
+		t.Vendor = m.Vendor
+	}
+	if m.Out != "" {
+		t.Out = m.Out
+	}
+	if m.Verify != nil {
+		t.Verify = *m.Verify
+	}
+	if m.FaceImage != "" {
+		t.Face = m.FaceImage
+	}
+	switch m.PII {
+	case "":
+	case "full":
+		t.PII = true
+	case "masked":
+		t.PII = false
+	default:
+		return Item{}, false, fmt.Errorf(`"pii": %q, want full or masked`, m.PII)
+	}
+	if t.Type == "" {
+		return Item{}, false, errors.New(`no "type" and no --type`)
+	}
+	if t.Out == "" {
+		return Item{}, false, errors.New(`no "out" and no --out`)
+	}
+	return Item{Task: t}, true, nil
 }

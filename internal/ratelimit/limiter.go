@@ -15,6 +15,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 )
 
@@ -153,7 +154,7 @@ func (l *Limiter) waitTurn(ctx context.Context, p pace) (rateBound bool, err err
 		if st.Halt != nil {
 			lastHalt = st.Halt
 			l.noteHalt(*st.Halt)
-			if sleep(ctx, withJitter(haltPoll)) != nil {
+			if clock.Sleep(ctx, withJitter(haltPoll)) != nil {
 				return rateBound, &HaltedError{State: *st.Halt}
 			}
 			haltPoll = min(2*haltPoll, l.o.haltPollMax)
@@ -163,7 +164,7 @@ func (l *Limiter) waitTurn(ctx context.Context, p pace) (rateBound bool, err err
 		haltPoll = l.o.haltPollMin
 		l.noteResumed()
 		if st.RetryAfter > 0 {
-			if sleep(ctx, withJitter(st.RetryAfter)) != nil {
+			if clock.Sleep(ctx, withJitter(st.RetryAfter)) != nil {
 				return rateBound, l.ctxErr(ctx, "the vendor's Retry-After")
 			}
 			continue
@@ -185,7 +186,7 @@ func (l *Limiter) waitTurn(ctx context.Context, p pace) (rateBound bool, err err
 			return rateBound, nil
 		}
 		rateBound = true
-		if sleep(ctx, withJitter(res.RetryAfter)) != nil {
+		if clock.Sleep(ctx, withJitter(res.RetryAfter)) != nil {
 			return rateBound, l.ctxErr(ctx, "a rate-limit token")
 		}
 	}
@@ -365,15 +366,4 @@ func withJitter(d time.Duration) time.Duration {
 		d = 0
 	}
 	return d + rand.N(d/10+2*time.Millisecond)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -60,6 +60,20 @@ type Result struct {
 	DurationMs   int64      `json:"durationMs"`
 	Fields       any        `json:"fields"`
 	Error        *ErrorInfo `json:"error"`
+	// PageCount is the number of pages of a multi-page source (omitted
+	// for one page); with types.<type>.pages: first only page 1 was read.
+	PageCount int `json:"pageCount,omitempty"`
+	// Pages are the outcomes of each page read of a multi-page source
+	// (pages: each); Fields is then page 1's. Omitted for one page.
+	Pages []Page `json:"pages,omitempty"`
+}
+
+// Page is the outcome of one page of a multi-page source.
+type Page struct {
+	Page   int        `json:"page"` // from 1
+	Status string     `json:"status"`
+	Fields any        `json:"fields"`
+	Error  *ErrorInfo `json:"error"`
 }
 
 // Source describes the image a result was made from.

@@ -43,7 +43,12 @@ type Scanner struct {
 
 	mu    sync.Mutex
 	stats Stats
+	batch string // Batch: the batch whose results are exported
 }
+
+// byName marks a candidate source that belongs to the batch only if its
+// result names the batch.
+const byName = "\x00"
 
 // Stats count what a scan passed over.
 type Stats struct {
@@ -86,6 +91,7 @@ func (s *Scanner) Prefix(ctx context.Context, prefix string) iter.Seq2[[]byte, e
 // source names the batch that made it; it is exported all the same.
 func (s *Scanner) Batch(ctx context.Context, m Members, id string, outputs []batch.Output) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
+		s.batch = id
 		// Group the source roots by output, one spelling per output.
 		roots := map[string][]string{}
 		var order []string
@@ -118,15 +124,20 @@ func (s *Scanner) Batch(ctx context.Context, m Members, id string, outputs []bat
 				if err != nil {
 					return nil, err
 				}
+				// Sources the batch recorded (skipped, or counted by a batch
+				// started before fmt 2) are its own whatever their result
+				// says; any other candidate is the batch's when its result
+				// names the batch (the batch keeps no record per counted
+				// source): the result must be read to know.
 				want := make([][]string, len(keys))
 				for i := range keys {
 					for j := range rs {
+						c := cands[i*len(rs)+j]
 						if in[i*len(rs)+j] {
-							want[i] = append(want[i], cands[i*len(rs)+j])
+							want[i] = append(want[i], c)
+						} else {
+							want[i] = append(want[i], byName+c)
 						}
-					}
-					if len(want[i]) == 0 {
-						s.count(func(st *Stats) { st.OtherBatch++ })
 					}
 				}
 				return want, nil
@@ -256,11 +267,14 @@ func (s *Scanner) one(ctx context.Context, b storage.Bucket, key string, byBatch
 	}
 	if byBatch {
 		var head struct {
+			Batch  string `json:"batch"`
 			Source struct {
 				URI string `json:"uri"`
 			} `json:"source"`
 		}
-		if json.Unmarshal(buf.Bytes(), &head) != nil || !slices.Contains(expect, head.Source.URI) {
+		err := json.Unmarshal(buf.Bytes(), &head)
+		if err != nil || !(slices.Contains(expect, head.Source.URI) ||
+			(head.Batch == s.batch && s.batch != "" && slices.Contains(expect, byName+head.Source.URI))) {
 			s.count(func(st *Stats) { st.OtherBatch++ })
 			return nil, nil
 		}

@@ -24,16 +24,22 @@ func NotifyDeps(c *config.Config, rdb redis.UniversalClient, client *asynq.Clien
 // Tracker is the batch tracker as the worker and the producer use it
 // (a *batch.Tracker with its summary): what NotifyingBatches wraps.
 type Tracker interface {
-	AddTotal(ctx context.Context, id string, n int64) error
+	Register(ctx context.Context, id string, c batch.Chunk) (fresh []bool, done bool, err error)
+	Unregister(ctx context.Context, id string, sources []string) (bool, error)
+	BeginStep(ctx context.Context, id, scan string, step int64) (batch.Step, error)
+	InFlight(ctx context.Context, id string) (int64, error)
+	StillInFlight(ctx context.Context, id string, sources []string) ([]bool, error)
+	FinishReplacing(ctx context.Context, id, source, status, code, replaced string) (bool, error)
+	SpillFailures(ctx context.Context, out storage.Bucket, outKey, id string) error
 	AddSkipped(ctx context.Context, id string, n int64) error
 	AddOutput(ctx context.Context, id, sourceRoot, out string) error
 	AddSkippedSources(ctx context.Context, id string, sources []string) error
 	Seal(ctx context.Context, id string) (bool, error)
 	Finish(ctx context.Context, id, source, status, code string) (bool, error)
-	AddCalls(ctx context.Context, id, vendor string, n int64) error
 	Get(ctx context.Context, id string) (batch.Status, error)
 	Summary(ctx context.Context, id string) ([]byte, error)
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error
+	Spent(ctx context.Context, id, vendor string, pages, calls int64) error
 }
 
 // NotifyingBatches are a Tracker that emits the batch events where the batch
@@ -52,7 +58,30 @@ type NotifyingBatches struct {
 
 // Finish counts the outcome, then emits.
 func (b NotifyingBatches) Finish(ctx context.Context, id, source, status, code string) (bool, error) {
-	done, err := b.Tracker.Finish(ctx, id, source, status, code)
+	return b.FinishReplacing(ctx, id, source, status, code, "")
+}
+
+// Register counts a chunk; a scan's last chunk may complete the batch.
+func (b NotifyingBatches) Register(ctx context.Context, id string, c batch.Chunk) ([]bool, bool, error) {
+	fresh, done, err := b.Tracker.Register(ctx, id, c)
+	if err == nil && done {
+		b.completed(notify.WithQueue(ctx, b.Queue), id)
+	}
+	return fresh, done, err
+}
+
+// Unregister takes back refused tasks, which may complete the batch.
+func (b NotifyingBatches) Unregister(ctx context.Context, id string, sources []string) (bool, error) {
+	done, err := b.Tracker.Unregister(ctx, id, sources)
+	if err == nil && done {
+		b.completed(notify.WithQueue(ctx, b.Queue), id)
+	}
+	return done, err
+}
+
+// FinishReplacing counts the outcome, then emits.
+func (b NotifyingBatches) FinishReplacing(ctx context.Context, id, source, status, code, replaced string) (bool, error) {
+	done, err := b.Tracker.FinishReplacing(ctx, id, source, status, code, replaced)
 	if err != nil {
 		return done, err
 	}

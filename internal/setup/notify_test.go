@@ -35,7 +35,7 @@ func TestNotifyingBatchesAndHalts(t *testing.T) {
 	em := notify.NewEmitter(NotifyDeps(cfg, rdb, client, nil))
 	b := NotifyingBatches{Tracker: batch.New(rdb), Emitter: em, Log: zerolog.Nop(), Queue: "q1"}
 
-	if err := b.AddTotal(ctx, "b1", 2); err != nil {
+	if _, _, err := b.Register(ctx, "b1", batch.Chunk{Tasks: []batch.Task{{Source: "s3://in/succeeded.png"}, {Source: "s3://in/failed.png"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, st := range []string{batch.StatusSucceeded, batch.StatusFailed} {

@@ -4,10 +4,7 @@ package setup
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -16,51 +13,38 @@ import (
 
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/ratelimit"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/storage/s3"
 	"github.com/ocrbatch/ocrworker/internal/tasks"
 	"github.com/ocrbatch/ocrworker/internal/vendors/vendorset"
 )
 
-// Redis parses redis.url the way asynq does (redis://, rediss://,
-// redis-sentinel://) and returns asynq's connection option and a go-redis
-// client on the same server for the limiter and batch counters.
+// Redis turns the redis section (mode, url) into asynq's connection option
+// and a go-redis client on the same servers for the limiter, batch
+// counters and asynq's client, server and inspector (see redisconn).
 func Redis(c *config.Config) (asynq.RedisConnOpt, redis.UniversalClient, error) {
-	opt, err := ParseRedisURL(c.Redis.URL)
+	opt, rdb, err := redisconn.Open(c.Redis.Mode, c.Redis.URL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config: redis.url: %w", err)
-	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, nil, fmt.Errorf("config: redis.url: unsupported connection type")
 	}
 	return opt, rdb, nil
 }
 
-// ParseRedisURL is asynq.ParseRedisURI with an error that never quotes the
-// URL: url.Parse's errors hold the whole string, password included, and
-// the binaries log them. What is left names the problem ("invalid port").
+// ParseRedisURL parses a single-mode Redis URL (redisconn.Parse) with an
+// error that never quotes the URL.
 func ParseRedisURL(raw string) (asynq.RedisConnOpt, error) {
-	opt, err := asynq.ParseRedisURI(raw)
-	if err == nil {
-		return opt, nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	msg := strings.ReplaceAll(err.Error(), raw, "…")
-	if _, rest, ok := strings.Cut(raw, "://"); ok {
-		if at := strings.LastIndex(rest, "@"); at > 0 {
-			msg = strings.ReplaceAll(msg, rest[:at], "…") // the userinfo, however it was quoted
-		}
-	}
-	return nil, errors.New("not a usable Redis URL: " + msg)
+	return redisconn.Parse(redisconn.ModeSingle, raw)
 }
 
-// Store connects to the configured object store.
-func Store(ctx context.Context, c *config.Config) (*s3.Store, error) {
-	return s3.New(ctx, s3.Options{Endpoint: c.Storage.Endpoint, Region: c.Storage.Region, PathStyle: c.Storage.PathStyle})
+// Store connects to the configured object stores: S3 for s3:// and the
+// tree under storage.fileRoot for file:// (see withFiles).
+func Store(ctx context.Context, c *config.Config) (storage.Store, error) {
+	s3store, err := s3.New(ctx, s3.Options{Endpoint: c.Storage.Endpoint, Region: c.Storage.Region, PathStyle: c.Storage.PathStyle})
+	if err != nil {
+		return nil, err
+	}
+	return withFiles(c, s3store)
 }
 
 // Vendors builds every configured vendor account with its shared gate.
@@ -97,16 +81,13 @@ func GateConfig(v *config.Vendor) ratelimit.GateConfig {
 }
 
 // Ready checks that Redis answers and object storage is reachable (a
-// missing probe object or bucket still proves the store answers).
+// missing probe object or bucket still proves the store answers; which
+// stores are probed: storesReady).
 func Ready(ctx context.Context, rdb redis.UniversalClient, store storage.Store) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
-	_, err := store.Bucket("ocr-readiness-probe").Head(ctx, "probe")
-	if err != nil && storage.IsTransient(err) {
-		return fmt.Errorf("storage: %w", err)
-	}
-	return nil
+	return storesReady(ctx, store)
 }

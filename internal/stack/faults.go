@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/ocrbatch/ocrworker/internal/emulator"
+	"github.com/ocrbatch/ocrworker/internal/redisconn"
 )
 
 // Helpers for fault tests: read and steer the emulator, look into asynq's
@@ -46,10 +47,14 @@ func (s *Stack) SetQuota(ctx context.Context, vendor string, quota int) error {
 	return err
 }
 
-// Inspector returns an asynq inspector on the stack's Redis; the caller
-// closes it.
+// Inspector returns an asynq inspector on the stack's Redis (any kind);
+// the caller closes it.
 func (s *Stack) Inspector() *asynq.Inspector {
-	return asynq.NewInspector(asynq.RedisClientOpt{Addr: s.Redis.Addr})
+	opt, err := redisconn.Parse(s.RedisMode, s.RedisURL)
+	if err != nil {
+		panic("stack: its own Redis URL does not parse: " + err.Error())
+	}
+	return asynq.NewInspector(opt)
 }
 
 // QueueInfo returns asynq's counts for a queue; a queue that does not exist

@@ -78,10 +78,9 @@ type URI struct {
 	Key    string // may be "" or end in "/" for a prefix
 }
 
-// ParseURI parses s3://bucket/key, or file:///abs/path with the file root
-// "/" (the default storage.fileRoot). A process with another root parses
-// with ParseURIRoot.
-func ParseURI(s string) (URI, error) { return ParseURIRoot(s, "/") }
+// ParseURI parses s3://bucket/key, or file:///abs/path with this process's
+// file root (SetFileRoot; default "/").
+func ParseURI(s string) (URI, error) { return ParseURIRoot(s, FileRoot()) }
 
 func parseS3URI(s string) (URI, error) {
 	rest, ok := strings.CutPrefix(s, "s3://")

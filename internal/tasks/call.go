@@ -7,7 +7,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
@@ -71,7 +70,6 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 		e = ocrerr.Classify(err)
 	}
 	done(outcome(e)) // first: it frees the call's slots
-	h.countCall(ctx, j)
 	endpoint := req.DocumentType
 	if resp != nil {
 		endpoint = resp.Endpoint
@@ -94,19 +92,6 @@ func outcome(e *ocrerr.Error) error {
 		return nil
 	}
 	return e
-}
-
-// countCall counts one vendor call in the task's batch, before its outcome
-// is recorded (so the summary written then includes it). A count Redis
-// does not take is logged, not retried: it is a statistic, and retrying
-// would cost another vendor call.
-func (h *Handler) countCall(ctx context.Context, j *job) {
-	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
-		return
-	}
-	if err := h.Batches.AddCalls(ctx, j.Batch, j.vendor.Name, 1); err != nil {
-		j.log.Warn().Err(err).Msg("vendor call not counted in the batch")
-	}
 }
 
 // haltVendor halts the vendor for every worker (quota or budget used up,

@@ -35,6 +35,8 @@ type Metrics interface {
 	VendorCall(vendor, endpoint, outcome string, d time.Duration)
 	Result(docType, status, code string)
 	BytesFetched(n int64)
+	// Pages counts pages read (label: the document type only).
+	Pages(docType string, n int)
 }
 
 type noMetrics struct{}
@@ -42,6 +44,7 @@ type noMetrics struct{}
 func (noMetrics) VendorCall(string, string, string, time.Duration) {}
 func (noMetrics) Result(string, string, string)                    {}
 func (noMetrics) BytesFetched(int64)                               {}
+func (noMetrics) Pages(string, int)                                {}
 
 // openGate admits every call: for vendors without a configured limit in
 // unit tests.

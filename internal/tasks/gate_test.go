@@ -38,8 +38,8 @@ type callBooks struct {
 	calls map[string]int64
 }
 
-func (b *callBooks) AddCalls(_ context.Context, id, vendor string, n int64) error {
-	b.calls[id+" "+vendor] += n
+func (b *callBooks) Spent(_ context.Context, id, vendor string, _, calls int64) error {
+	b.calls[id+" "+vendor] += calls
 	return nil
 }
 

@@ -3,9 +3,11 @@
 //
 //	recognize.go  decode the payload, check where the result goes, look for
 //	              a current result, pick the vendor (this file)
-//	image.go      fetch and check the image(s)
+//	image.go      fetch and check the source(s), split into pages
+//	read.go       read each page: convert it for the vendor, call, keep
+//	              per-page progress
 //	call.go       call the vendor under its gate
-//	write.go      write the raw copy and the result, record the batch count
+//	write.go      write the result, record the batch count
 //
 // errors.go, budget.go and grace.go say what an outcome means to asynq
 // (retry, requeue, hand back); deps.go lists what the handler is given.
@@ -15,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -24,6 +27,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/config"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
+	"github.com/ocrbatch/ocrworker/internal/pages"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 	"github.com/ocrbatch/ocrworker/internal/vendors"
@@ -70,6 +74,13 @@ type Handler struct {
 	// done. TaskTimeout is the asynq timeout of a handed-back task.
 	Requeuer    Enqueuer
 	TaskTimeout time.Duration
+	// Converter prepares pages for the vendors (internal/pages); nil: one
+	// is built from Config's worker limits on first use.
+	Converter *pages.Converter
+	convOnce  sync.Once
+	// TempDir holds spooled sources, pages and converted images ("":
+	// os.TempDir()).
+	TempDir string
 }
 
 func (h *Handler) metrics() Metrics {
@@ -102,10 +113,15 @@ type job struct {
 	src, face  storage.ObjectInfo // face: face-compare only
 	faceRef    string             // face-compare: FaceRef of the face photo
 	seenResult *storage.ObjectInfo
-	resultSeen bool // the result's HEAD succeeded; seenResult nil: there was none
+	resultSeen bool   // the result's HEAD succeeded; seenResult nil: there was none
+	replaced   string // status of this batch's own result that the write replaced ("" if none)
 
 	vendor *Vendor // picked by pickVendor
-	calls  int     // vendor calls made by this run (the batch counts them)
+
+	// Learnt while reading (read.go).
+	progress bool // pages of a multi-page source were read: saved answers to drop
+	calls    int  // vendor calls made by this run (the batch counts them, under j.vendor)
+	pages    int  // pages whose answer became final in this run
 }
 
 // ProcessTask implements asynq.Handler.
@@ -151,6 +167,7 @@ func (h *Handler) newJob(d layout.Doc, log zerolog.Logger, failures, maxRetry in
 // run takes a decoded task through its stages, in order. Every outcome
 // ends in finish (write.go), which writes the result and records the batch.
 func (h *Handler) run(ctx context.Context, j *job) error {
+	defer h.spend(ctx, j) // a run that ends in a retry or requeue (recordBatch spends first)
 	// 1. Where the result would go is checked before anything is read:
 	// these outcomes cannot be written as a result, so they go to the batch.
 	if e := h.checkLocations(j); e != nil {
@@ -168,22 +185,28 @@ func (h *Handler) run(ctx context.Context, j *job) error {
 	if stop, err := h.pickVendor(ctx, j); stop {
 		return err
 	}
-	// 4. Fetch and check the image(s) (image.go).
-	req, imgs, oerr := h.prepareRequest(ctx, j)
-	defer imgs.close()
-	if oerr != nil {
-		return h.finish(ctx, j, oerr)
-	}
-	// 5. Call the vendor (call.go).
-	resp, err := h.call(ctx, j, req)
+	// 4. Fetch and check the source (and face photo), split into pages
+	// (image.go).
+	pol := h.Config.TypeFor(j.Type)
+	opt := fetchOptions{maxPages: pol.MaxPages, firstOnly: pol.Pages == config.PagesFirst, single: j.Type == result.TypeFaceCompare}
+	src, err := h.fetch(ctx, j, h.Store.Bucket(j.Src.Bucket), j.src, j.imageWhat(), opt)
+	defer src.close()
+	j.res.Source.Format = src.format
 	if err != nil {
 		return h.finish(ctx, j, err)
 	}
-	// 6. Write the raw copy and the result; 7. record the batch (write.go).
-	if err := h.useAnswer(ctx, j, req, resp, imgs); err != nil {
-		return h.finish(ctx, j, err)
+	var face *fetched
+	if j.Type == result.TypeFaceCompare {
+		face, err = h.fetch(ctx, j, h.Store.Bucket(j.FaceSrc.Bucket), j.face, "face image", fetchOptions{single: true})
+		defer face.close()
+		j.res.FaceSource.Format = face.format
+		if err != nil {
+			return h.finish(ctx, j, err)
+		}
 	}
-	return h.finish(ctx, j, nil)
+	// 5. Read each page: convert, call the vendor (call.go), mask, keep
+	// progress (read.go); 6. write the result, record the batch (write.go).
+	return h.finish(ctx, j, h.readPages(ctx, j, src, face))
 }
 
 // imageWhat names the image at fault in error messages; a pair has two.

@@ -291,12 +291,15 @@ func TestBadInputsFailBeforeAnyVendorCall(t *testing.T) {
 	f := newFixture(t)
 	f.put(t, "in", "empty.png", nil)
 	f.put(t, "in", "text.png", []byte("not an image at all"))
-	f.put(t, "in", "anim.gif", append([]byte("GIF89a"), make([]byte, 32)...))
+	f.put(t, "in", "broken.gif", append([]byte("GIF89a"), make([]byte, 32)...))
+	f.put(t, "in", "photo.avif", append([]byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf"), make([]byte, 64)...))
 	f.put(t, "in", "big.png", testimages.Large("png", 2<<20))
-	f.put(t, "in", "two.pdf", testimages.PDF(2, 1))
+	f.put(t, "in", "locked.pdf", testimages.EncryptedPDF(2, 1, "", "owner"))
+	f.put(t, "in", "cut.pdf", testimages.PDF(2, 1)[:300])
 	for key, code := range map[string]string{
 		"missing.png": "source_not_found", "empty.png": "empty_source", "text.png": "invalid_image",
-		"anim.gif": "unsupported_format", "big.png": "too_large", "two.pdf": "multi_page",
+		"broken.gif": "invalid_image", "photo.avif": "unsupported_format", "big.png": "too_large",
+		"locked.pdf": "unsupported_format", "cut.pdf": "invalid_image",
 	} {
 		p := layout.Recognize{Source: "s3://in/" + key, Type: result.TypeReceipt, Out: "s3://out/r/"}
 		if err := f.run(t, p, 0, 3); err != nil {
@@ -385,18 +388,16 @@ func TestStaleRunDoesNotClobberANewerResult(t *testing.T) {
 }
 
 // A PDF whose page tree sits in a compressed object stream (common since
-// PDF 1.5) cannot be counted here; it goes to the vendor rather than being
-// refused as unreadable.
-func TestUncountablePDFIsSentToTheVendor(t *testing.T) {
+// PDF 1.5) is counted by pdfcpu and sent as it is when it has one page.
+func TestObjectStreamPDFIsCountedAndSent(t *testing.T) {
 	f := newFixture(t)
-	pdf := []byte("%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 2 /First 10 /Length 20 /Filter /FlateDecode >>\nstream\n" +
-		"xxxxxxxxxxxxxxxxxxxx\nendstream\nendobj\nstartxref\n0\n%%EOF\n")
+	pdf := testimages.PDFObjectStreams(1, 3)
 	f.put(t, "in", "modern.pdf", pdf)
 	if err := f.run(t, layout.Recognize{Source: "s3://in/modern.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}, 0, 3); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := f.result(t, "r/modern.pdf.json"); r.Status != result.StatusSucceeded || f.vendor.calls != 1 || !bytes.Equal(f.vendor.read[0], pdf) {
-		t.Errorf("status %s error %+v calls %d", r.Status, r.Error, f.vendor.calls)
+	if r, _ := f.result(t, "r/modern.pdf.json"); r.Status != result.StatusSucceeded || f.vendor.calls != 1 || !bytes.Equal(f.vendor.read[0], pdf) || r.Pages != nil || r.PageCount != 0 {
+		t.Errorf("status %s error %+v calls %d pages %v", r.Status, r.Error, f.vendor.calls, r.Pages)
 	}
 }
 

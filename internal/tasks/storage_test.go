@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ocrbatch/ocrworker/internal/batch"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
@@ -41,10 +42,12 @@ func (b *fakeBatches) WriteSummary(ctx context.Context, out storage.Bucket, outK
 // noBooks is the producer's side of batch.Books, which the handler never uses.
 type noBooks struct{}
 
-func (noBooks) AddTotal(context.Context, string, int64) error         { return nil }
-func (noBooks) AddSkipped(context.Context, string, int64) error       { return nil }
-func (noBooks) Seal(context.Context, string) (bool, error)            { return false, nil }
-func (noBooks) AddCalls(context.Context, string, string, int64) error { return nil }
+func (noBooks) Register(context.Context, string, batch.Chunk) ([]bool, bool, error) {
+	return nil, false, nil
+}
+func (noBooks) Unregister(context.Context, string, []string) (bool, error) { return false, nil }
+func (noBooks) Spent(context.Context, string, string, int64, int64) error  { return nil }
+func (noBooks) Seal(context.Context, string) (bool, error)                 { return false, nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
 	t.Helper()
@@ -191,11 +194,11 @@ func (e httpErr) Error() string       { return e.code }
 func (e httpErr) HTTPStatusCode() int { return e.status }
 func (e httpErr) ErrorCode() string   { return e.code }
 
-// A PDF replaced by a larger one after the HEAD is read no further than
-// the limit: too_large, not a whole download.
+// A PDF replaced by a larger one after the HEAD is spooled no further than
+// worker.maxSourceBytes: too_large, not a whole download.
 func TestPDFReadIsBoundedByTheLimit(t *testing.T) {
 	f := newFixture(t)
-	f.h.Vendors["v"].MaxImageBytes = 4 << 10
+	f.h.Config.Worker.MaxSourceBytes = 16 << 10
 	small := testimages.PDF(1, 1)
 	f.put(t, "in", "doc.pdf", small)
 	info, err := f.store.Bucket("in").Head(t.Context(), "doc.pdf")
@@ -205,9 +208,10 @@ func TestPDFReadIsBoundedByTheLimit(t *testing.T) {
 	f.put(t, "in", "doc.pdf", testimages.Large("pdf", 64<<10)) // replaced after the HEAD
 	j := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/doc.pdf", Type: result.TypeReceipt, Out: "s3://out/r/"}), f.h.Log, 0, 3)
 	j.vendor = f.h.Vendors["v"]
-	_, oerr := f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
-	if oerr == nil || oerr.Code != "too_large" {
-		t.Errorf("got %v, want too_large", oerr)
+	src, err := f.h.fetch(t.Context(), j, f.store.Bucket("in"), info, "source image", fetchOptions{})
+	defer src.close()
+	if e, ok := ocrerr.As(err); !ok || e.Code != "too_large" {
+		t.Errorf("got %v, want too_large", err)
 	}
 }
 
@@ -264,12 +268,12 @@ func TestStreamedReadIsBoundedByTheLimit(t *testing.T) {
 	f.put(t, "in", "docs/a.png", testimages.Large("png", 64<<10)) // replaced after the HEAD
 	j := f.h.newJob(doc(t, layout.Recognize{V: layout.PayloadVersion, Source: "s3://in/docs/a.png", Type: result.TypeReceipt, Out: "s3://out/r/"}), f.h.Log, 0, 3)
 	j.vendor = f.h.Vendors["v"]
-	img, oerr := f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
+	img, oerr := f.h.fetch(t.Context(), j, f.store.Bucket("in"), info, "source image", fetchOptions{})
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
 	defer img.close()
-	rc, err := img.image.Open(t.Context())
+	rc, err := img.pages[0].Open(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,11 +286,12 @@ func TestStreamedReadIsBoundedByTheLimit(t *testing.T) {
 	exact := testimages.Large("png", 4<<10)
 	f.put(t, "in", "docs/b.png", exact)
 	info, _ = f.store.Bucket("in").Head(t.Context(), "docs/b.png")
-	img, oerr = f.h.prepare(t.Context(), j, f.store.Bucket("in"), info, "source image")
+	img, oerr = f.h.fetch(t.Context(), j, f.store.Bucket("in"), info, "source image", fetchOptions{})
 	if oerr != nil {
 		t.Fatal(oerr)
 	}
-	rc, _ = img.image.Open(t.Context())
+	defer img.close()
+	rc, _ = img.pages[0].Open(t.Context())
 	n, err = io.Copy(io.Discard, rc)
 	rc.Close()
 	if err != nil || n != int64(len(exact)) {

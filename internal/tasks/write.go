@@ -5,39 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
-	"github.com/ocrbatch/ocrworker/internal/vendors"
 )
-
-// useAnswer turns the vendor's answer into the result (masked unless the
-// task may keep personal numbers) and writes the raw copy (keepRaw).
-func (h *Handler) useAnswer(ctx context.Context, j *job, req *vendors.Request, resp *vendors.Response, imgs *images) error {
-	if !req.PII {
-		if err := vendors.Scrub(j.Type, resp); err != nil {
-			return ocrerr.Permanent(ocrerr.Internal, "%v", err)
-		}
-	}
-	j.res.Source.SHA256 = imgs.src.sum()
-	if imgs.face != nil {
-		j.res.FaceSource.SHA256 = imgs.face.sum()
-	}
-	j.res.Vendor.Endpoint, j.res.Vendor.RequestID, j.res.Vendor.UID = resp.Endpoint, resp.RequestID, resp.UID
-	j.res.Vendor.Details = resp.Details
-	j.res.Fields = resp.Fields
-	if j.vendor.KeepRaw && len(resp.Raw) > 0 {
-		if _, err := h.Store.Bucket(j.Dest.Bucket).Put(ctx, j.RawKey(), bytes.NewReader(resp.Raw), int64(len(resp.Raw)),
-			storage.PutOptions{ContentType: "application/json"}); err != nil {
-			return storageErr(err, "raw result")
-		}
-	}
-	return nil
-}
 
 // finish decides what an outcome means: success and permanent failures
 // write the result; transient failures retry until the last attempt, which
@@ -59,11 +33,7 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 			j.log.Warn().Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).Int("attempt", j.attempt).Msg("transient failure: will retry")
 			return e
 		}
-		if e.Retryable {
-			final := *e
-			final.Code, final.Message = ocrerr.RetriesExhausted, fmt.Sprintf("gave up after %d attempts; last error %s: %s", j.attempt, e.Code, e.Message)
-			e = &final
-		}
+		e = finalError(j, e)
 		j.res.Status, j.res.Fields, j.res.Error = result.StatusFailed, nil, result.ErrorInfoFrom(e)
 	} else {
 		j.res.Status = result.StatusSucceeded
@@ -79,6 +49,7 @@ func (h *Handler) finish(ctx context.Context, j *job, err error) error {
 		j.log.Warn().Err(werr).Msg("result write failed: will retry")
 		return lastTryErr(j, werr)
 	}
+	h.dropProgress(ctx, j) // the result is written: saved page answers are done with
 	if standing != nil {
 		j.log.Info().Msg("another run's result stands: counted as written")
 		return h.recordBatch(ctx, j, standing[layout.MetaStatus], standing[layout.MetaCode])
@@ -113,6 +84,9 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 	}
 	opts := storage.PutOptions{ContentType: "application/json",
 		Metadata: layout.ResultMeta(j.owner, j.res.Source.ETag, j.res.Status, code, j.faceRef)}
+	if j.Batch != "" {
+		opts.Metadata[layout.MetaBatch] = j.Batch
+	}
 	// The first try trusts the HEAD the run began with (one S3 round trip
 	// less per document); when a precondition fails, the object changed
 	// since: decide again on a fresh HEAD.
@@ -157,6 +131,10 @@ func (h *Handler) writeResult(ctx context.Context, j *job) (standing map[string]
 		case err != nil:
 			return nil, storageErr(err, "result")
 		}
+		if opts.IfMatch != "" && j.Batch != "" && prev.Metadata[layout.MetaBatch] == j.Batch {
+			// Ours replaced a result this same batch wrote, and counted.
+			j.replaced = prev.Metadata[layout.MetaStatus]
+		}
 		return nil, nil
 	}
 	return nil, nil // concurrent runs kept writing first; the last of theirs stands
@@ -181,13 +159,28 @@ func (h *Handler) unwritable(ctx context.Context, j *job, e *ocrerr.Error) error
 // written, so the next run costs no vendor call and only counts it, once.
 // Without this a Redis outage left batches "running" forever.
 func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) error {
+	h.spend(ctx, j)
 	if h.Batches == nil || j.Batch == "" || layout.CheckBatchID(j.Batch) != nil {
 		return nil // no batch, or one that cannot exist (the result says invalid_task)
 	}
-	done, err := h.Batches.Finish(ctx, j.Batch, j.Source, status, code)
+	var done bool
+	var err error
+	if r, ok := h.Batches.(replacingBooks); ok && j.replaced != "" {
+		done, err = r.FinishReplacing(ctx, j.Batch, j.Source, status, code, j.replaced)
+	} else {
+		done, err = h.Batches.Finish(ctx, j.Batch, j.Source, status, code)
+	}
 	if err != nil {
 		j.log.Warn().Err(err).Msg("batch count not updated: will count it on the next run")
 		return &requeue{after: time.Second, reason: "batch count not updated"}
+	}
+	if s, ok := h.Batches.(spillingBooks); ok && status == result.StatusFailed && h.Buckets.CanWrite(j.Dest.Bucket) {
+		// Redis keeps a bounded number of a batch's failures; past it they
+		// move to storage. A spill that fails leaves them in Redis: the
+		// next failure tries again.
+		if err := s.SpillFailures(ctx, h.Store.Bucket(j.Dest.Bucket), j.Dest.Key, j.Batch); err != nil {
+			j.log.Warn().Err(ocrerr.Redact(err)).Str("batch", j.Batch).Msg("batch failures not spilled to storage")
+		}
 	}
 	// Only this run learns that the batch is done: it writes the summary.
 	if !done || !h.Buckets.CanWrite(j.Dest.Bucket) {
@@ -197,6 +190,17 @@ func (h *Handler) recordBatch(ctx context.Context, j *job, status, code string) 
 		j.log.Error().Err(ocrerr.Redact(err)).Str("batch", j.Batch).Msg("batch summary not written")
 	}
 	return nil
+}
+
+// replacingBooks and spillingBooks are what *batch.Tracker offers beyond
+// batch.Books: counting a re-enqueued source's new outcome in place of its
+// old one, and moving failures to storage.
+type replacingBooks interface {
+	FinishReplacing(ctx context.Context, id, source, status, code, replaced string) (bool, error)
+}
+
+type spillingBooks interface {
+	SpillFailures(ctx context.Context, out storage.Bucket, outKey, id string) error
 }
 
 // errNotOurs: the result key holds an object that is no result of this

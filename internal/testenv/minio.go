@@ -167,11 +167,13 @@ func (m *MinIO) NewBucket(t testing.TB, name string) storage.Bucket {
 	return b
 }
 
-// live asks the liveness probe (the HTTP server is up) and then the
-// readiness probe (the drive is initialised and writes will succeed), so
-// the first S3 call of a test does not meet XMinioServerNotInitialized.
+// live asks the liveness probe (the HTTP server is up), the readiness
+// probe, and then the S3 API itself: on a loaded machine the readiness
+// probe answered 200 while S3 calls still met 503
+// XMinioServerNotInitialized (seen in CI). An anonymous ListBuckets ("/")
+// is refused with 403 once the object layer is up, and 503 before.
 func (m *MinIO) live(ctx context.Context) error {
-	for _, probe := range []string{"/minio/health/live", "/minio/health/ready"} {
+	for _, probe := range []string{"/minio/health/live", "/minio/health/ready", "/"} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+probe, nil)
 		if err != nil {
 			return err
@@ -181,6 +183,12 @@ func (m *MinIO) live(ctx context.Context) error {
 			return err
 		}
 		resp.Body.Close()
+		if probe == "/" {
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				return fmt.Errorf("the S3 API answered %s", resp.Status)
+			}
+			continue
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("%s answered %s", probe, resp.Status)
 		}

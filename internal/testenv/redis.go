@@ -42,6 +42,19 @@ func StartRedis(t testing.TB) *Redis {
 // RunRedis starts redis-server on a free loopback port with its data in dir
 // and waits until it answers PING. The caller calls Stop.
 func RunRedis(dir string) (*Redis, error) {
+	r, err := newRedis(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.start(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// newRedis prepares (does not start) a redis-server on a free loopback
+// port with its data in dir; extra arguments follow the defaults.
+func newRedis(dir string, extra ...string) (*Redis, error) {
 	bin, err := findBinary("redis-server", "REDIS_SERVER_BIN")
 	if err != nil {
 		return nil, err
@@ -57,30 +70,27 @@ func RunRedis(dir string) (*Redis, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
-	r := &Redis{
+	args := []string{
+		"--port", strconv.Itoa(port),
+		"--bind", "127.0.0.1",
+		"--dir", dir,
+		"--appendonly", "yes",
+		"--appendfsync", "everysec", // Stop sends SIGTERM, and Redis flushes the AOF on a clean shutdown
+		"--save", "", // AOF only; no RDB snapshots competing for the disk
+		"--daemonize", "no",
+		"--loglevel", "notice",
+	}
+	return &Redis{
 		Addr: loopback(port),
 		URL:  "redis://" + loopback(port) + "/0",
 		Dir:  dir,
 		srv: &server{
-			name: "redis-server",
-			bin:  bin,
-			args: []string{
-				"--port", strconv.Itoa(port),
-				"--bind", "127.0.0.1",
-				"--dir", dir,
-				"--appendonly", "yes",
-				"--appendfsync", "everysec", // Stop sends SIGTERM, and Redis flushes the AOF on a clean shutdown
-				"--save", "", // AOF only; no RDB snapshots competing for the disk
-				"--daemonize", "no",
-				"--loglevel", "notice",
-			},
+			name:    "redis-server",
+			bin:     bin,
+			args:    append(args, extra...),
 			logPath: filepath.Join(dir, "redis.log"),
 		},
-	}
-	if err := r.start(); err != nil {
-		return nil, err
-	}
-	return r, nil
+	}, nil
 }
 
 func (r *Redis) start() error {

@@ -2,11 +2,13 @@ package clovaemu
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"fmt"
 	"image"
 	_ "image/jpeg" // DecodeConfig for the page size of jpg answers
 	_ "image/png"  // and of png answers
+	"io"
 	"regexp"
 	"strconv"
 )
@@ -81,10 +83,19 @@ var (
 	mediaBoxRe = regexp.MustCompile(`/MediaBox\s*\[\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*\]`)
 )
 
-// pdfPages counts the pages of a PDF from its page-tree objects. Object
-// streams can hide them; then it reports 1 (cannot tell), so only PDFs that
-// visibly have several pages are refused.
+// pdfPages counts the pages of a PDF from its page-tree objects, also
+// those inside Flate-compressed object streams (PDF 1.5, what most writers
+// produce today). Where it still cannot tell it reports 1, so only PDFs
+// whose pages it can see are refused.
 func pdfPages(b []byte) int {
+	count := pageTreeCount(b)
+	for _, s := range objectStreams(b) {
+		count = max(count, pageTreeCount(s))
+	}
+	return max(count, 1)
+}
+
+func pageTreeCount(b []byte) int {
 	count := 0
 	for _, m := range pdfCountRe.FindAllSubmatch(b, -1) {
 		n, _ := strconv.Atoi(string(append(m[1], m[2]...)))
@@ -92,8 +103,30 @@ func pdfPages(b []byte) int {
 	}
 	// "/Type /Page" also matches "/Type /Pages" only when followed by a word
 	// boundary, which "s" is not, so this counts leaf pages.
-	count = max(count, len(pdfPageRe.FindAll(b, -1)))
-	return max(count, 1)
+	return max(count, len(pdfPageRe.FindAll(b, -1)))
+}
+
+var objStmRe = regexp.MustCompile(`<<[^>]*/Type\s*/ObjStm\b[^>]*>>\s*stream\r?\n`)
+
+// maxObjStm bounds what one object stream may inflate to.
+const maxObjStm = 8 << 20
+
+// objectStreams inflates the Flate-compressed object streams of a PDF.
+func objectStreams(b []byte) [][]byte {
+	var out [][]byte
+	for _, loc := range objStmRe.FindAllIndex(b, -1) {
+		if !bytes.Contains(b[loc[0]:loc[1]], []byte("/FlateDecode")) {
+			continue
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(b[loc[1]:]))
+		if err != nil {
+			continue
+		}
+		data, _ := io.ReadAll(io.LimitReader(zr, maxObjStm)) // a stream cut short still shows what it holds
+		zr.Close()
+		out = append(out, data)
+	}
+	return out
 }
 
 // tiffPages walks a TIFF's IFD chain.

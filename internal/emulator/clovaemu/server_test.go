@@ -64,6 +64,7 @@ func TestRequestsAreValidatedAsDocumented(t *testing.T) {
 		{"declared png, is jpg", "", "/document/receipt", "", appJSON, img(`"format":"png","name":"demo","data":"` + b64 + `"`), 400, "0011"},
 		{"not an image", "", "/document/receipt", "", appJSON, img(`"format":"jpg","name":"demo","data":"` + base64.StdEncoding.EncodeToString([]byte("hello")) + `"`), 400, "0011"},
 		{"two-page pdf", "", "/document/receipt", "", appJSON, img(`"format":"pdf","name":"demo","data":"` + base64.StdEncoding.EncodeToString(testimages.PDF(2, 1)) + `"`), 400, "0011"},
+		{"three-page pdf, object streams", "", "/document/receipt", "", appJSON, img(`"format":"pdf","name":"demo","data":"` + base64.StdEncoding.EncodeToString(testimages.ScannedPDF(1, 3, 40, 40)) + `"`), 400, "0011"},
 		{"three-page tiff", "", "/document/receipt", "", appJSON, img(`"format":"tiff","name":"demo","data":"` + base64.StdEncoding.EncodeToString(testimages.TIFF(1, 3)) + `"`), 400, "0011"},
 		{"text/plain", "", "/document/receipt", "", "text/plain", img(good), 400, "0011"},
 		{"multipart without file", "", "/document/receipt", "", mpNoFileCT, string(mpNoFile), 400, "0011"},

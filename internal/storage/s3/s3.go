@@ -263,6 +263,10 @@ func (b *Bucket) Delete(ctx context.Context, key string) error {
 // storage.IsTransient. SDK errors carry no credentials.
 func (b *Bucket) wrap(op, key string, err error) error {
 	uri := "s3://" + b.name + "/" + key
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "NoSuchBucket" {
+		return fmt.Errorf("s3 %s %s: %w", op, uri, &storage.NoBucketError{Bucket: b.name, Err: err})
+	}
 	if sentinel := classify(op, err); sentinel != nil {
 		return fmt.Errorf("s3 %s %s: %w: %w", op, uri, sentinel, err)
 	}

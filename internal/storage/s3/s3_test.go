@@ -36,6 +36,16 @@ func TestErrors(t *testing.T) {
 	if err == nil || errors.Is(err, storage.ErrNotFound) || storage.IsTransient(err) {
 		t.Errorf("Get from a missing bucket = %v; want a permanent error other than ErrNotFound", err)
 	}
+	// It says so in a few words; the SDK's chain (request IDs, operation
+	// names) stays out of the message but in the chain.
+	err = store.Bucket("no-such-bucket").List(ctx, "in/", "", func(storage.ObjectInfo) error { return nil })
+	if want := `s3 list s3://no-such-bucket/in/: bucket "no-such-bucket" does not exist`; err == nil || err.Error() != want {
+		t.Errorf("List of a missing bucket = %v; want %q", err, want)
+	}
+	var nb *storage.NoBucketError
+	if !errors.As(err, &nb) || nb.Bucket != "no-such-bucket" || !errors.Is(err, storage.ErrNoBucket) || storage.IsTransient(err) {
+		t.Errorf("List of a missing bucket = %#v; want a permanent NoBucketError", err)
+	}
 
 	opts := m.Options()
 	opts.SecretKey = "wrong-secret-" + m.SecretKey[:6]
