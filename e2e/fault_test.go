@@ -36,6 +36,10 @@ type faultConfig struct {
 	MaxRetry    int
 	RateWait    string
 	HaltFor     string
+	// Limits, if set, replaces rateLimit's {rps, burst} (YAML flow map:
+	// "{}" is no limit, hence adaptive); Budget, if set, is budget's.
+	Limits string
+	Budget string
 }
 
 func (c faultConfig) String() string {
@@ -44,6 +48,14 @@ func (c faultConfig) String() string {
 			return d
 		}
 		return v
+	}
+	limits := fmt.Sprintf("{rps: %g, burst: %d}", c.RPS, c.Burst)
+	if c.Limits != "" {
+		limits = c.Limits
+	}
+	budget := ""
+	if c.Budget != "" {
+		budget = "\n    budget: " + c.Budget
 	}
 	return fmt.Sprintf(`
 redis:
@@ -58,7 +70,7 @@ vendors:
     url: {{EMU}}/clova-ocr
     secret: ${CLOVA_OCR_SECRET}
     mode: multipart
-    rateLimit: {rps: %g, burst: %d}
+    rateLimit: %s%s
     concurrency: %d
     timeout: %s
     haltFor: %s
@@ -69,7 +81,7 @@ worker:
   maxRetry: %d
   shutdownTimeout: 5s
   rateWait: %s
-`, c.RPS, c.Burst, c.Concurrency, def(c.Timeout, "5s"), def(c.HaltFor, "15m"), c.Workers, c.MaxRetry, def(c.RateWait, "1m"))
+`, limits, budget, c.Concurrency, def(c.Timeout, "5s"), def(c.HaltFor, "15m"), c.Workers, c.MaxRetry, def(c.RateWait, "1m"))
 }
 
 // docs uploads n small distinct receipts as docs/NNNN.png and returns

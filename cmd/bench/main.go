@@ -15,11 +15,15 @@
 //   - producer: `producer enqueue` tasks/s ÷ raw asynq Client.Enqueue
 //     tasks/s for 100,000 objects;
 //   - scan: Redis memory of windowed scans (1,000,000 generated objects whose
-//     window holds; 100,000 end to end) and the open-window scan rate (scan.go).
+//     window holds; 100,000 end to end) and the open-window scan rate (scan.go);
+//   - adaptive (issue 12): no limit in the config, the emulator limited to
+//     20 calls/s, to 6 calls in flight, and to 20 calls/s that halves and
+//     doubles mid-run: rate ÷ capacity after a warm-up, throttled ÷ calls,
+//     seconds to recover (adaptive.go); plus the rate row, configured exactly.
 //
 // Usage:
 //
-//	go run ./cmd/bench [--only rate,pipeline,rss,photo,producer,scan] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
+//	go run ./cmd/bench [--only rate,pipeline,rss,photo,producer,scan,adaptive] [--objects 100000] [--docs 300] [--doc docs/benchmarks.md]
 //
 // Every figure is a ratio of two measurements taken in the same run on the
 // same machine, so the numbers travel between machines better than raw
@@ -72,6 +76,10 @@ type options struct {
 
 	// scan
 	scanSynthetic int
+
+	// adaptive
+	adaptScale float64
+	adaptRows  string
 }
 
 func main() {
@@ -90,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.only, "only", "rate,pipeline,rss,photo,producer,scan", "comma-separated measurements to run")
+	fs.StringVar(&o.only, "only", "rate,pipeline,rss,photo,producer,scan,adaptive", "comma-separated measurements to run")
 	fs.StringVar(&o.docPath, "doc", "", "also write the table into this markdown file (between its bench markers)")
 	fs.StringVar(&o.dir, "dir", "", "working directory for the stacks (default: a new temporary one)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory (logs, data) after the run")
@@ -109,6 +117,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.decodeBudgetMiB, "decode-budget-mib", 512, "photo: worker.decodeBudget in MiB")
 	fs.IntVar(&o.objects, "objects", 100000, "producer, scan: objects under the enqueued prefix")
 	fs.IntVar(&o.scanSynthetic, "scan-synthetic", 1000000, "scan: objects of the generated listing whose window fills and holds")
+	fs.StringVar(&o.adaptRows, "adaptive-rows", "", "adaptive: which of rate,inflight,step,exact to run (default all)")
+	fs.Float64Var(&o.adaptScale, "adaptive-scale", 1, "adaptive: scale of the warm-up, phase lengths and call counts (below 1: a quick look, not the targets' run)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench [flags]\n\nMeasures rate, throughput, memory and enqueue ratios on a local stack.\n\nFlags:")
 		fs.PrintDefaults()
@@ -121,14 +131,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	for _, m := range strings.Split(o.only, ",") {
 		switch m {
-		case "rate", "pipeline", "rss", "photo", "producer", "scan":
+		case "rate", "pipeline", "rss", "photo", "producer", "scan", "adaptive":
 		default:
 			return nil, fmt.Errorf("--only: unknown measurement %q", m)
 		}
 	}
 	if o.rps <= 0 || o.burst < 1 || o.workers < 1 || o.rateConc < 1 || o.docs < 2 || o.noopTasks < 2 ||
 		o.pipeConc < 1 || o.rssConc < 1 || o.imageMiB < 1 || o.photoConc < 1 || o.photoImages < 1 || o.decodeBudgetMiB < 1 ||
-		o.objects < 1 || o.rateSeconds <= 0 || o.scanSynthetic < 1 {
+		o.objects < 1 || o.rateSeconds <= 0 || o.scanSynthetic < 1 || o.adaptScale <= 0 {
 		return nil, errors.New("every count, rate and size must be positive")
 	}
 	return o, nil
@@ -166,7 +176,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fn   func(context.Context) ([]row, error)
 	}
 	var rows []row
-	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"photo", b.photo}, {"producer", b.producer}, {"scan", b.scan}} {
+	for _, s := range []step{{"rate", b.rate}, {"pipeline", b.pipeline}, {"rss", b.rss}, {"photo", b.photo}, {"producer", b.producer}, {"scan", b.scan}, {"adaptive", b.adaptive}} {
 		if !o.wants(s.name) {
 			continue
 		}

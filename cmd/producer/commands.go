@@ -117,6 +117,11 @@ func runEnqueue(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return enqueueError(err)
 	}
+	if o.DryRun {
+		if err := printDryRunCost(ctx, stdout, e, sum.Calls); err != nil { // limits.go
+			return err
+		}
+	}
 	fmt.Fprintln(stdout, summaryLine(sum, o))
 	return nil
 }
@@ -155,6 +160,9 @@ func runStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if err := batch.Print(stdout, s); err != nil {
+		return err
+	}
+	if err := printVendorLimits(ctx, stdout, e, s); err != nil { // limits.go
 		return err
 	}
 	return printWebhooks(ctx, stdout, e, pos[0]) // notify.go

@@ -11,6 +11,8 @@
 //
 //	ocr:batch:{ID}:meta      hash: total succeeded failed skipped sealed startedAt updatedAt finishedAt
 //	                         pages calls fmt ("2": this format) spills cancelled
+//	                         (calls: vendor calls made, retries and throttled calls included;
+//	                         calls:<vendor>: the same per vendor name)
 //	ocr:batch:{ID}:inflight  hash: sha256(source URI)[:16] hex -> "QUEUE TASKID", one per
 //	                         source enqueued and not yet counted (inflight.go)
 //	ocr:batch:{ID}:failures  hash: same field -> {"source":..., "code":...}, at most
@@ -53,12 +55,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ocrbatch/ocrworker/internal/clock"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/storage"
 )
@@ -354,27 +357,37 @@ func statusLetter(status string) (string, error) {
 	return "", fmt.Errorf("unknown status %q", status)
 }
 
-// spentScript: ARGV = pages, calls. Only a batch that exists counts: an
-// expired or unknown one is not brought back as an empty hash.
+// callsField prefixes the per-vendor call counts in the meta hash.
+const callsField = "calls:"
+
+// spentScript: ARGV = pages, calls, vendor ("" for none). Only a batch
+// that exists counts: an expired or unknown one is not brought back as an
+// empty hash.
 var spentScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], 'pages', ARGV[1])
 redis.call('HINCRBY', KEYS[1], 'calls', ARGV[2])
+if ARGV[3] ~= '' and tonumber(ARGV[2]) ~= 0 then
+  redis.call('HINCRBY', KEYS[1], 'calls:' .. ARGV[3], ARGV[2])
+end
 return 1
 `)
 
 // Spent adds what one task run used to batch id: pages read (each page
 // once, when its answer is final) and vendor calls made (every call,
-// retries and throttled ones included). Call it before the source's
-// Finish, so the summary that Finish may trigger includes it.
-func (t *Tracker) Spent(ctx context.Context, id string, pages, calls int64) error {
+// retries and throttled ones included: what the vendors bill, and what the
+// budget counts, is close to this), the calls also under vendor (a
+// configured vendor name; "" counts them in the total only). Call it
+// before the source's Finish, so the summary that Finish may trigger
+// includes it.
+func (t *Tracker) Spent(ctx context.Context, id, vendor string, pages, calls int64) error {
 	if err := layout.CheckBatchID(id); err != nil {
 		return err
 	}
 	if pages == 0 && calls == 0 {
 		return nil
 	}
-	if err := spentScript.Run(ctx, t.rdb, keys(id)[:1], pages, calls).Err(); err != nil {
+	if err := spentScript.Run(ctx, t.rdb, keys(id)[:1], pages, calls, vendor).Err(); err != nil {
 		return fmt.Errorf("batch %s: spent: %w", id, err)
 	}
 	return nil
@@ -413,6 +426,14 @@ func (t *Tracker) Get(ctx context.Context, id string) (Status, error) {
 		FinishedAt: ms("finishedAt"),
 	}
 	s.Done = !s.FinishedAt.IsZero()
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, callsField); ok {
+			if s.VendorCalls == nil {
+				s.VendorCalls = map[string]int64{}
+			}
+			s.VendorCalls[name], _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
 	s.Cancelled = m["cancelled"] == "1"
 	if s.InFlight, err = t.InFlight(ctx, id); err != nil {
 		return s, err

@@ -285,10 +285,10 @@ func TestPrintAndRate(t *testing.T) {
 		t.Errorf("Print =\n%q\nwant\n%q", buf.String(), want)
 	}
 
-	s.Done, s.FinishedAt, s.Succeeded, s.Failed, s.Skipped = true, start.Add(90*time.Second), 90, 8, 2
+	s.Done, s.FinishedAt, s.Succeeded, s.Failed, s.Skipped, s.Calls = true, start.Add(90*time.Second), 90, 8, 2, 131
 	buf.Reset()
 	mustNil(t, printAt(&buf, s, now.Add(time.Hour)))
-	if !strings.HasSuffix(buf.String(), "1.1 docs/s, done in 1m30s\n") {
+	if !strings.HasSuffix(buf.String(), "1.1 docs/s, done in 1m30s, 131 vendor calls\n") {
 		t.Errorf("done line = %q", buf.String())
 	}
 }
@@ -353,4 +353,31 @@ func mustFinish(t *testing.T, tr *Tracker, id, src, status, code string) bool {
 	done, err := tr.Finish(context.Background(), id, src, status, code)
 	mustNil(t, err)
 	return done
+}
+
+// Vendor calls are counted per batch (retries and throttles included) and
+// land in the summary; a batch that is gone is not brought back by a late
+// call.
+func TestCallsCountedInStatusAndSummary(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := newTracker(t)
+	mustNil(t, tr.AddSources(ctx, "c", "s3://in/a"))
+	for _, v := range []string{"clova", "clova", "nhn"} {
+		mustNil(t, tr.Spent(ctx, "c", v, 0, 1))
+	}
+	mustFinish(t, tr, "c", "s3://in/a", StatusSucceeded, "")
+	st, err := tr.Get(ctx, "c")
+	mustNil(t, err)
+	if st.Calls != 3 || st.VendorCalls["clova"] != 2 || st.VendorCalls["nhn"] != 1 {
+		t.Fatalf("calls = %d %v, want 3: clova 2, nhn 1", st.Calls, st.VendorCalls)
+	}
+	b, err := tr.Summary(ctx, "c")
+	mustNil(t, err)
+	if !bytes.Contains(b, []byte(`"vendorCalls": 3`)) {
+		t.Errorf("summary lacks the calls: %s", b)
+	}
+	mustNil(t, tr.Spent(ctx, "gone", "clova", 0, 1))
+	if _, err := tr.Get(ctx, "gone"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a call for a batch that is gone made it exist: %v", err)
+	}
 }

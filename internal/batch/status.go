@@ -18,8 +18,11 @@ type Status struct {
 	Succeeded int64
 	Failed    int64
 	Skipped   int64
-	// Pages read and vendor calls made for the batch's sources (Spent).
+	// Pages read and vendor calls made for the batch's sources (Spent),
+	// calls with retries and throttled calls included.
 	Pages, Calls int64
+	// VendorCalls: Calls by vendor name (the vendors the batch uses).
+	VendorCalls map[string]int64
 	// Sealed: the producer has enqueued everything.
 	Sealed     bool
 	StartedAt  time.Time // first enqueue
@@ -84,19 +87,20 @@ func (s Status) ETA(now time.Time) time.Duration {
 
 // summary is the JSON layout of _batches/<id>.json.
 type summary struct {
-	Schema     string    `json:"schema"`
-	Batch      string    `json:"batch"`
-	Done       bool      `json:"done"`
-	Total      int64     `json:"total"`
-	Succeeded  int64     `json:"succeeded"`
-	Failed     int64     `json:"failed"`
-	Skipped    int64     `json:"skipped"`
-	Pages      int64     `json:"pages"`       // pages read: a 3-page PDF counts 3
-	Calls      int64     `json:"vendorCalls"` // vendor calls made, retries included
-	StartedAt  time.Time `json:"startedAt"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
-	DurationMs int64     `json:"durationMs"`
-	Failures   []Failure `json:"failures"`
+	Schema     string           `json:"schema"`
+	Batch      string           `json:"batch"`
+	Done       bool             `json:"done"`
+	Total      int64            `json:"total"`
+	Succeeded  int64            `json:"succeeded"`
+	Failed     int64            `json:"failed"`
+	Skipped    int64            `json:"skipped"`
+	Pages      int64            `json:"pages"`       // pages read: a 3-page PDF counts 3
+	Calls      int64            `json:"vendorCalls"` // vendor calls made, retries and throttled calls included
+	ByVendor   map[string]int64 `json:"vendorCallsByVendor,omitempty"`
+	StartedAt  time.Time        `json:"startedAt"`
+	FinishedAt time.Time        `json:"finishedAt,omitzero"`
+	DurationMs int64            `json:"durationMs"`
+	Failures   []Failure        `json:"failures"`
 }
 
 // Summary renders the batch summary written to <out>/_batches/<id>.json:
@@ -118,6 +122,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 		Skipped:    s.Skipped,
 		Pages:      s.Pages,
 		Calls:      s.Calls,
+		ByVendor:   s.VendorCalls,
 		StartedAt:  s.StartedAt.UTC(),
 		FinishedAt: s.FinishedAt.UTC(),
 		Failures:   fs,
@@ -130,7 +135,7 @@ func (s Status) Summary(failures []Failure) ([]byte, error) {
 
 // Print writes one line about the batch, for `producer status`:
 //
-//	batch B: 57/100 (57.0%) succeeded 50 failed 5 skipped 2 pending 43, 3.1 docs/s, eta 14s
+//	batch B: 57/100 (57.0%) succeeded 50 failed 5 skipped 2 pending 43, 3.1 docs/s, eta 14s, 61 vendor calls
 func Print(w io.Writer, s Status) error {
 	return printAt(w, s, time.Now())
 }
@@ -152,6 +157,9 @@ func printAt(w io.Writer, s Status, now time.Time) error {
 		if eta := s.ETA(now); eta > 0 {
 			state = "eta " + eta.String()
 		}
+	}
+	if s.Calls > 0 {
+		state += fmt.Sprintf(", %d vendor calls", s.Calls)
 	}
 	_, err := fmt.Fprintf(w, "batch %s: %d/%d (%.1f%%) succeeded %d failed %d skipped %d pending %d, %.1f docs/s, %s%s\n",
 		s.ID, s.Counted(), s.Total, s.Percent(), s.Succeeded, s.Failed, s.Skipped, s.Pending(), s.Rate(now), state, s.ScanLine())

@@ -22,9 +22,10 @@ type Books interface {
 	// Finish records a source's final outcome once (re-runs do not count
 	// twice) and reports whether that completed the batch.
 	Finish(ctx context.Context, id, sourceURI, status, code string) (done bool, err error)
-	// Spent adds the pages read and vendor calls made by one task run;
-	// called before that source's Finish (see Tracker.Spent).
-	Spent(ctx context.Context, id string, pages, calls int64) error
+	// Spent adds the pages read and vendor calls made by one task run
+	// (the calls also under the vendor's name); called before that
+	// source's Finish (see Tracker.Spent).
+	Spent(ctx context.Context, id, vendor string, pages, calls int64) error
 	// WriteSummary writes the summary object of a batch that Seal or
 	// Finish reported done into the output prefix outKey of out.
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error

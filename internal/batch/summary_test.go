@@ -84,10 +84,10 @@ func TestSummaryCountsPagesAndCalls(t *testing.T) {
 	tr, rdb := newTracker(t)
 	const id = "b-pages"
 	mustNil(t, tr.AddSources(ctx, id, "s3://in/stack.pdf", "s3://in/a.jpg"))
-	mustNil(t, tr.Spent(ctx, id, 0, 2)) // a run that failed transiently: 2 calls, no page final
-	mustNil(t, tr.Spent(ctx, id, 3, 2)) // its retry: 3 pages in all, 2 more calls
+	mustNil(t, tr.Spent(ctx, id, "", 0, 2)) // a run that failed transiently: 2 calls, no page final
+	mustNil(t, tr.Spent(ctx, id, "", 3, 2)) // its retry: 3 pages in all, 2 more calls
 	mustFinish(t, tr, id, "s3://in/stack.pdf", StatusSucceeded, "")
-	mustNil(t, tr.Spent(ctx, id, 1, 1))
+	mustNil(t, tr.Spent(ctx, id, "", 1, 1))
 	mustFinish(t, tr, id, "s3://in/a.jpg", StatusSucceeded, "")
 	if _, err := tr.Seal(ctx, id); err != nil {
 		t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSummaryCountsPagesAndCalls(t *testing.T) {
 	if err := json.Unmarshal(b, &sum); err != nil || sum.Pages != 4 || sum.Calls != 5 {
 		t.Errorf("summary pages %d calls %d (%v), want 4 and 5:\n%s", sum.Pages, sum.Calls, err, b)
 	}
-	mustNil(t, tr.Spent(ctx, "never-enqueued", 1, 1))
+	mustNil(t, tr.Spent(ctx, "never-enqueued", "", 1, 1))
 	if n, _ := rdb.Exists(ctx, keys("never-enqueued")[0]).Result(); n != 0 {
 		t.Error("counting spending created a batch")
 	}

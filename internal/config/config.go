@@ -19,6 +19,7 @@ import (
 	"github.com/ocrbatch/ocrworker/internal/config/confval"
 	"github.com/ocrbatch/ocrworker/internal/layout"
 	"github.com/ocrbatch/ocrworker/internal/notify"
+	"github.com/ocrbatch/ocrworker/internal/ratelimit"
 	"github.com/ocrbatch/ocrworker/internal/redisconn"
 	"github.com/ocrbatch/ocrworker/internal/result"
 	"github.com/ocrbatch/ocrworker/internal/storage"
@@ -103,11 +104,40 @@ type Storage struct {
 	FileRoot string `yaml:"fileRoot"`
 }
 
-// RateLimit is a vendor account's call rate, shared by every worker process.
+// RateLimit is a vendor account's limits, shared by every worker process.
 type RateLimit struct {
 	RPS   float64 `yaml:"rps"`
 	Burst int     `yaml:"burst"` // default: ceil(rps)
+	// Concurrent: calls in flight across all workers; 0 = no such limit.
+	Concurrent int `yaml:"concurrent"`
+	// Adaptive: learn the vendor's limits from its throttle answers and
+	// latency (internal/adapt). Unset: true when neither rps nor concurrent
+	// is set, else false (the limits are exact). true with limits: they are
+	// the ceilings of the search. false with no limits: unlimited.
+	Adaptive *bool `yaml:"adaptive"`
 }
+
+// IsAdaptive resolves Adaptive's default (see RateLimit).
+func (r RateLimit) IsAdaptive() bool {
+	if r.Adaptive != nil {
+		return *r.Adaptive
+	}
+	return r.RPS == 0 && r.Concurrent == 0
+}
+
+// Budget is a vendor account's call budget (vendors.<name>.budget): the
+// vendors bill per call. Checked at load (ratelimit.ParseBudget).
+type Budget struct {
+	Calls    int64  `yaml:"calls"`
+	Per      string `yaml:"per"`      // day | month
+	Timezone string `yaml:"timezone"` // IANA name; default UTC
+
+	spec ratelimit.BudgetSpec
+	set  bool
+}
+
+// Spec is the parsed budget; ok is false when none is configured.
+func (b Budget) Spec() (spec ratelimit.BudgetSpec, ok bool) { return b.spec, b.set }
 
 // Vendor is one vendor account: the keys every kind has, and the kind's
 // own (Options).
@@ -119,6 +149,7 @@ type Vendor struct {
 	// network the operator trusts); https:// or loopback otherwise.
 	Insecure    bool      `yaml:"insecure"`
 	RateLimit   RateLimit `yaml:"rateLimit"`
+	Budget      Budget    `yaml:"budget"`
 	Concurrency int       `yaml:"concurrency"` // in-flight calls per worker process; default VendorConcurrencyDefault
 	Timeout     Duration  `yaml:"timeout"`     // per vendor call; default VendorTimeoutDefault
 	// PII: "masked" (default) masks personal numbers in results; "full"
@@ -430,6 +461,15 @@ func (c *Config) validate() error {
 		if v.RateLimit.Burst < 0 {
 			return &Error{Key: k + ".rateLimit.burst", Msg: "must be >= 0"}
 		}
+		if v.RateLimit.Concurrent < 0 {
+			return &Error{Key: k + ".rateLimit.concurrent", Msg: "must be >= 0 (0 = no limit on calls in flight)"}
+		}
+		spec, ok, err := ratelimit.ParseBudget(v.Budget.Calls, v.Budget.Per, v.Budget.Timezone)
+		if err != nil {
+			key, msg, _ := strings.Cut(err.Error(), " ")
+			return &Error{Key: k + "." + key, Msg: msg}
+		}
+		v.Budget.spec, v.Budget.set = spec, ok
 		if v.Concurrency < 0 {
 			return &Error{Key: k + ".concurrency", Msg: "must be > 0"}
 		}

@@ -99,6 +99,12 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad pii", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, pii: some}\n", "vendors.clova.pii"},
 		{"bad mode", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, mode: xml}\n", "vendors.clova.mode"},
 		{"negative rps", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, rateLimit: {rps: -1}}\n", "vendors.clova.rateLimit.rps"},
+		{"negative concurrent", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, rateLimit: {concurrent: -1}}\n", "vendors.clova.rateLimit.concurrent"},
+		{"budget without per", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, budget: {calls: 10}}\n", "vendors.clova.budget.per"},
+		{"budget per week", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, budget: {calls: 10, per: week}}\n", "vendors.clova.budget.per"},
+		{"budget zero calls", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, budget: {per: day}}\n", "vendors.clova.budget.calls"},
+		{"budget bad timezone", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, budget: {calls: 1, per: day, timezone: Mars/Base}}\n", "vendors.clova.budget.timezone"},
+		{"unknown key in budget", "redis: {url: redis://x}\nvendors:\n  clova: {kind: clova-ocr, url: https://x, budget: {call: 1}}\n", "vendors.clova.budget.call"},
 		{"route to unknown vendor", "redis: {url: redis://x}\nroutes: {receipt: nope}\n", "routes.receipt"},
 		{"route unknown type", "redis: {url: redis://x}\nvendors:\n  c: {kind: clova-ocr, url: https://x}\nroutes: {recipe: c}\n", "routes.recipe"},
 		{"route vendor cannot read type", "redis: {url: redis://x}\nvendors:\n  n: {kind: nhn-ocr, url: https://x}\nroutes: {receipt: n}\n", "routes.receipt"},
@@ -273,5 +279,34 @@ func TestDriverOptionsDoNotShadowCommonKeys(t *testing.T) {
 				t.Errorf("%s: option %q is a common vendor key", d.Kind, k)
 			}
 		}
+	}
+}
+
+func TestRateLimitModesAndBudget(t *testing.T) {
+	c, err := Parse([]byte(`redis: {url: redis://x}
+vendors:
+  none: {kind: clova-ocr, url: https://x}
+  off: {kind: clova-ocr, url: https://x, rateLimit: {adaptive: false}}
+  exact: {kind: clova-ocr, url: https://x, rateLimit: {rps: 10, concurrent: 6}}
+  inflight: {kind: clova-ocr, url: https://x, rateLimit: {concurrent: 6}}
+  ceiling: {kind: clova-ocr, url: https://x, rateLimit: {rps: 10, adaptive: true}, budget: {calls: 1000, per: month, timezone: Asia/Seoul}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"none": true, "off": false, "exact": false, "inflight": false, "ceiling": true} {
+		if got := c.Vendors[name].RateLimit.IsAdaptive(); got != want {
+			t.Errorf("%s: adaptive = %v, want %v", name, got, want)
+		}
+	}
+	if got := c.Vendors["exact"].RateLimit; got.Concurrent != 6 || got.Burst != 10 {
+		t.Errorf("exact: %+v", got)
+	}
+	if _, ok := c.Vendors["none"].Budget.Spec(); ok {
+		t.Error("a vendor without budget has one")
+	}
+	spec, ok := c.Vendors["ceiling"].Budget.Spec()
+	if !ok || spec.Calls != 1000 || spec.Per != "month" || spec.Location.String() != "Asia/Seoul" {
+		t.Errorf("budget = %+v, %v", spec, ok)
 	}
 }

@@ -34,6 +34,7 @@ const (
 	RecognitionFailed   Code = "recognition_failed"    // the vendor ran but could not read the document
 	VendorAuth          Code = "vendor_auth"           // credentials rejected
 	QuotaExhausted      Code = "quota_exhausted"       // the account's call quota is used up
+	BudgetExhausted     Code = "budget_exhausted"      // the vendor's configured call budget (vendors.*.budget) is used up this period: a halt reason, never a result's code
 	RateLimited         Code = "rate_limited"          // the vendor throttled the call
 	VendorUnavailable   Code = "vendor_unavailable"    // network error, timeout or 5xx
 	InvalidResponse     Code = "invalid_response"      // the vendor answered something unreadable

@@ -27,6 +27,38 @@ type run struct {
 
 	enq, skip, seen atomic.Int64
 	outputs         sync.Map // for producer export (outputs.go): pairs recorded
+
+	mu    sync.Mutex
+	calls map[string]int64 // vendor calls of the enqueued tasks (Summary.Calls)
+}
+
+// call counts the vendor call of one task enqueued (or, in a dry run, one
+// that would be) under its vendor's name (Check made sure it has one).
+func (r *run) call(task layout.Recognize) {
+	name, _, err := r.e.Config.VendorFor(task.Type, task.Vendor)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		r.calls = map[string]int64{}
+	}
+	r.calls[name]++
+}
+
+// vendorCalls is a copy of the calls counted so far.
+func (r *run) vendorCalls() map[string]int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls == nil {
+		return nil
+	}
+	m := make(map[string]int64, len(r.calls))
+	for k, v := range r.calls {
+		m[k] = v
+	}
+	return m
 }
 
 func (e *Enqueuer) newRun(o Options) *run { return &run{e: e, o: o, sk: newSkipper(e.Store)} }
@@ -91,6 +123,7 @@ func (r *run) process(ctx context.Context, items []Item, mark *batch.ScanMark) (
 		return false, err
 	}
 	var todo []*asynq.Task
+	var recs []layout.Recognize // todo's payloads (for the vendor call counts)
 	var regs []batch.Task
 	var skipped []string
 	for i, it := range items {
@@ -103,6 +136,7 @@ func (r *run) process(ctx context.Context, items []Item, mark *batch.ScanMark) (
 			return false, err
 		}
 		todo = append(todo, t)
+		recs = append(recs, it.Task)
 		regs = append(regs, batch.Task{Source: it.Task.Source, Queue: r.queue(), ID: it.Task.TaskID()})
 	}
 	fresh := make([]bool, len(todo))
@@ -118,6 +152,9 @@ func (r *run) process(ctx context.Context, items []Item, mark *batch.ScanMark) (
 	r.skip.Add(int64(len(skipped)))
 	if r.o.DryRun {
 		r.enq.Add(int64(len(todo)))
+		for _, rec := range recs {
+			r.call(rec)
+		}
 		r.progress()
 		return false, nil
 	}
@@ -129,6 +166,7 @@ func (r *run) process(ctx context.Context, items []Item, mark *batch.ScanMark) (
 		}
 		if queued {
 			r.enq.Add(1)
+			r.call(recs[i])
 		} else {
 			// The same source, type and output is already queued: one task.
 			// It is counted by the batch that enqueued it (a re-run of a

@@ -45,6 +45,11 @@ type Summary struct {
 	// SkippedFailed: of the skipped, those whose current result is a
 	// failure (not retried without --force; `producer run` counts them).
 	SkippedFailed int64
+	// Calls: the vendor calls the enqueued tasks will cost at least, by
+	// vendor name: one per task (a multi-page source or NHN's authenticity
+	// check costs more; retries and throttles too). With --dry-run, what
+	// they would cost.
+	Calls map[string]int64
 }
 
 func (s Summary) String() string {
@@ -221,6 +226,7 @@ func (e *Enqueuer) Run(ctx context.Context, sources []string, o Options) (Summar
 		}
 	}
 	sum.Enqueued, sum.Skipped, sum.SkippedFailed = r.enq.Load(), r.skip.Load(), r.sk.failed.Load()
+	sum.Calls = r.vendorCalls()
 	if ferr != nil {
 		return sum, ferr
 	}

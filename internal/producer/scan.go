@@ -230,6 +230,7 @@ func (r *run) redo(ctx context.Context, books ScanBooks, src scanSource, from, e
 			queued, err := r.enqueue(ctx, t, todo[i].Task.TaskID())
 			if queued {
 				r.enq.Add(1)
+				r.call(todo[i].Task)
 			}
 			return err
 		})

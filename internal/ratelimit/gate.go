@@ -71,12 +71,22 @@ func (g *Gate) Halt(ctx context.Context, vendor string, reason ocrerr.Code, unti
 
 // Resume lifts a halt and the vendor's shared Retry-After wait at once; it
 // reports whether vendor was halted. Waiting workers notice within the halt
-// poll interval.
+// poll interval. A halt for a used-up budget is lifted for the rest of the
+// budget's period: the calls go on being counted, but no longer halt the
+// vendor until the next period.
 func (g *Gate) Resume(ctx context.Context, vendor string) (bool, error) {
+	st, halted, err := g.Halted(ctx, vendor)
+	if err != nil {
+		return false, fmt.Errorf("ratelimit: resume %s: %w", vendor, err)
+	}
 	var halt *redis.IntCmd
-	_, err := g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err = g.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		halt = p.Del(ctx, haltKey(g.o.prefix, vendor))
 		p.Del(ctx, notBeforeKey(g.o.prefix, vendor))
+		if halted && st.Reason == ocrerr.BudgetExhausted && !st.Until.IsZero() {
+			p.Set(ctx, budgetLiftKey(g.o.prefix, vendor), "1", 0)
+			p.PExpireAt(ctx, budgetLiftKey(g.o.prefix, vendor), st.Until)
+		}
 		return nil
 	})
 	if err != nil {

@@ -2,9 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/ocrbatch/ocrworker/internal/clock"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ocrbatch/ocrworker/internal/clock"
 	"github.com/ocrbatch/ocrworker/internal/ocrerr"
 )
 
@@ -46,6 +47,8 @@ type Limiter struct {
 	burst  int
 	slots  chan struct{} // per-process concurrency cap; nil: none
 	o      options
+
+	learnedKey string // adaptive: the fleet's learned limits, read with the state
 
 	sawHalt  atomic.Bool // this process has logged the current halt
 	haltSeen haltView    // Halted's cached answer
@@ -89,13 +92,33 @@ func New(rdb redis.UniversalClient, vendor string, rps float64, burst int, concu
 // has ended. On failure release is nil and err is a *HaltedError (matching
 // ErrHalted) if the vendor was halted when ctx ended, wraps ctx.Err() if ctx
 // ended otherwise, or wraps a Redis error.
+//
+// The worker's handler passes the vendor's [VendorGate], which adds the
+// fleet-wide in-flight cap, the learned limits and the budget to this.
 func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Duration, err error) {
+	release, waited, _, err = l.acquire(ctx, l.configuredPace)
+	return release, waited, err
+}
+
+// pace gives the rate (calls/s; <= 0: none) and GCRA burst to take a token
+// at, from the shared state just read.
+type pace func(ctx context.Context, st State) (rps float64, burst int)
+
+// configuredPace is the configured rate scaled by the throttle factor.
+func (l *Limiter) configuredPace(_ context.Context, st State) (float64, int) {
+	return st.EffectiveRPS, grantBurst(st.Burst)
+}
+
+// acquire is Acquire at a given pace; rateBound reports whether the GCRA
+// made the call wait (the adaptive controller's evidence that the rate is
+// what holds the fleet back).
+func (l *Limiter) acquire(ctx context.Context, p pace) (release func(), waited time.Duration, rateBound bool, err error) {
 	start := l.o.now()
 	if l.slots != nil {
 		select {
 		case l.slots <- struct{}{}:
 		case <-ctx.Done():
-			return nil, l.o.now().Sub(start), l.ctxErr(ctx, "a concurrency slot")
+			return nil, l.o.now().Sub(start), false, l.ctxErr(ctx, "a concurrency slot")
 		}
 	}
 	var once sync.Once
@@ -104,34 +127,35 @@ func (l *Limiter) Acquire(ctx context.Context) (release func(), waited time.Dura
 			once.Do(func() { <-l.slots })
 		}
 	}
-	if err := l.waitTurn(ctx); err != nil {
+	rateBound, err = l.waitTurn(ctx, p)
+	if err != nil {
 		release()
-		return nil, l.o.now().Sub(start), err
+		return nil, l.o.now().Sub(start), false, err
 	}
 	waited = l.o.now().Sub(start)
 	l.o.metrics.observeWait(l.vendor, waited.Seconds())
-	return release, waited, nil
+	return release, waited, rateBound, nil
 }
 
 // waitTurn loops until a GCRA token is granted, sleeping out halts,
 // Retry-After and GCRA's own RetryAfter in between.
-func (l *Limiter) waitTurn(ctx context.Context) error {
+func (l *Limiter) waitTurn(ctx context.Context, p pace) (rateBound bool, err error) {
 	haltPoll := l.o.haltPollMin
 	var lastHalt *HaltState
 	for {
 		st, err := l.State(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.waitEnded(ctx, lastHalt)
+				return rateBound, l.waitEnded(ctx, lastHalt)
 			}
-			return err
+			return rateBound, err
 		}
 		l.o.metrics.factor(l.vendor, st.Factor)
 		if st.Halt != nil {
 			lastHalt = st.Halt
 			l.noteHalt(*st.Halt)
 			if clock.Sleep(ctx, withJitter(haltPoll)) != nil {
-				return &HaltedError{State: *st.Halt}
+				return rateBound, &HaltedError{State: *st.Halt}
 			}
 			haltPoll = min(2*haltPoll, l.o.haltPollMax)
 			continue
@@ -141,27 +165,29 @@ func (l *Limiter) waitTurn(ctx context.Context) error {
 		l.noteResumed()
 		if st.RetryAfter > 0 {
 			if clock.Sleep(ctx, withJitter(st.RetryAfter)) != nil {
-				return l.ctxErr(ctx, "the vendor's Retry-After")
+				return rateBound, l.ctxErr(ctx, "the vendor's Retry-After")
 			}
 			continue
 		}
-		if l.rps <= 0 {
-			return nil
+		rps, burst := p(ctx, st)
+		if rps <= 0 {
+			return rateBound, nil
 		}
 		res, err := l.gcra.Allow(ctx, gcraKey(l.o.prefix, l.vendor), redis_rate.Limit{
-			Rate: 1, Period: emissionInterval(st.EffectiveRPS), Burst: grantBurst(st.Burst),
+			Rate: 1, Period: emissionInterval(rps), Burst: max(1, burst),
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return l.ctxErr(ctx, "a rate-limit token")
+				return rateBound, l.ctxErr(ctx, "a rate-limit token")
 			}
-			return fmt.Errorf("ratelimit: %s: take token: %w", l.vendor, err)
+			return rateBound, fmt.Errorf("ratelimit: %s: take token: %w", l.vendor, err)
 		}
 		if res.Allowed > 0 {
-			return nil
+			return rateBound, nil
 		}
+		rateBound = true
 		if clock.Sleep(ctx, withJitter(res.RetryAfter)) != nil {
-			return l.ctxErr(ctx, "a rate-limit token")
+			return rateBound, l.ctxErr(ctx, "a rate-limit token")
 		}
 	}
 }
@@ -201,6 +227,10 @@ type State struct {
 	Burst        int           // configured burst scaled by Factor, at least 1
 	RetryAfter   time.Duration // time left of the vendor's Retry-After; 0 if none
 	Halt         *HaltState    // nil unless halted
+	// LearnedRPS is the fleet's learned rate (package adapt's state in
+	// Redis) read in the same round trip, for an adaptive [VendorGate];
+	// 0 if none is stored or the limiter is not adaptive.
+	LearnedRPS float64
 }
 
 // State reads the shared state in one round trip to Redis.
@@ -211,8 +241,14 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	haltCmd := pipe.HGetAll(ctx, halt)
 	nbCmd := pipe.Get(ctx, nb)
 	adaptCmd := pipe.HMGet(ctx, adapt, "f", "ts")
+	cmds := []redis.Cmder{timeCmd, haltCmd, nbCmd, adaptCmd}
+	var learnedCmd *redis.StringCmd
+	if l.learnedKey != "" {
+		learnedCmd = pipe.Get(ctx, l.learnedKey)
+		cmds = append(cmds, learnedCmd)
+	}
 	_, _ = pipe.Exec(ctx) // errors are checked per command: a missing key (redis.Nil) is no error
-	for _, cmd := range []redis.Cmder{timeCmd, haltCmd, nbCmd, adaptCmd} {
+	for _, cmd := range cmds {
 		if err := cmd.Err(); err != nil && !errors.Is(err, redis.Nil) {
 			return State{}, fmt.Errorf("ratelimit: %s: read state: %w", l.vendor, err)
 		}
@@ -232,6 +268,14 @@ func (l *Limiter) State(ctx context.Context) (State, error) {
 	st.Factor = recoveredFactor(f, ts, now, l.o.adaptive.RecoverPerSecond)
 	st.EffectiveRPS = l.rps * st.Factor
 	st.Burst = effectiveBurst(l.burst, st.Factor)
+	if learnedCmd != nil && learnedCmd.Err() == nil {
+		var v struct {
+			RPS float64 `json:"rps"`
+		}
+		if json.Unmarshal([]byte(learnedCmd.Val()), &v) == nil && v.RPS > 0 {
+			st.LearnedRPS = v.RPS
+		}
+	}
 	return st, nil
 }
 

@@ -1,6 +1,10 @@
 package ratelimit
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ocrbatch/ocrworker/internal/adapt"
+)
 
 // Metrics are the limiter's Prometheus series, labelled by vendor account.
 // A nil *Metrics records nothing.
@@ -10,6 +14,9 @@ type Metrics struct {
 	RateFactor *prometheus.GaugeVec     // current shared rate factor (1 = configured rps)
 	Halted     *prometheus.GaugeVec     // 1 while this process sees the vendor halted
 	Halts      *prometheus.CounterVec   // halts started by this process, by reason
+	// Adapt: the learned limits, throttles seen and the budget left
+	// ([VendorGate]).
+	Adapt *adapt.Metrics
 }
 
 // NewMetrics creates the series and registers them with reg (if not nil).
@@ -40,6 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	if reg != nil {
 		reg.MustRegister(m.Wait, m.Throttles, m.RateFactor, m.Halted, m.Halts)
 	}
+	m.Adapt = adapt.NewMetrics(reg)
 	return m
 }
 

@@ -39,7 +39,7 @@ type Tracker interface {
 	Get(ctx context.Context, id string) (batch.Status, error)
 	Summary(ctx context.Context, id string) ([]byte, error)
 	WriteSummary(ctx context.Context, out storage.Bucket, outKey, id string) error
-	Spent(ctx context.Context, id string, pages, calls int64) error
+	Spent(ctx context.Context, id, vendor string, pages, calls int64) error
 }
 
 // NotifyingBatches are a Tracker that emits the batch events where the batch

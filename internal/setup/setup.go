@@ -59,14 +59,25 @@ func Vendors(c *config.Config, rdb redis.UniversalClient, log zerolog.Logger, m 
 		if m != nil {
 			opts = append(opts, ratelimit.WithMetrics(m))
 		}
-		lim := ratelimit.New(rdb, name, v.RateLimit.RPS, v.RateLimit.Burst, v.Concurrency, opts...)
 		out[name] = &tasks.Vendor{
-			Name: name, Client: client, Gate: lim, // the limiter is the vendor's gate
+			Name: name, Client: client, Gate: ratelimit.NewVendorGate(rdb, name, GateConfig(v), opts...),
 			PII: v.PII == config.PIIFull, TaskPII: v.PII == config.PIIPerTask, KeepRaw: v.KeepRaw,
 			MaxImageBytes: v.MaxImageBytes, HaltFor: v.HaltFor.D(),
 		}
 	}
 	return out, nil
+}
+
+// GateConfig is a configured vendor's limits as its gate takes them.
+func GateConfig(v *config.Vendor) ratelimit.GateConfig {
+	c := ratelimit.GateConfig{
+		RPS: v.RateLimit.RPS, Burst: v.RateLimit.Burst, Concurrency: v.Concurrency,
+		Concurrent: v.RateLimit.Concurrent, Adaptive: v.RateLimit.IsAdaptive(),
+	}
+	if spec, ok := v.Budget.Spec(); ok {
+		c.Budget = &spec
+	}
+	return c
 }
 
 // Ready checks that Redis answers and object storage is reachable (a

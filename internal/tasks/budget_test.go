@@ -29,14 +29,14 @@ type slotlessGate struct {
 	refuse map[int]bool
 }
 
-func (g *slotlessGate) Acquire(context.Context) (func(), time.Duration, error) {
+func (g *slotlessGate) Acquire(context.Context) (func(error), time.Duration, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n++
 	if g.refuse[g.n] {
 		return nil, 0, errors.New("no slot within rateWait")
 	}
-	return func() {}, 0, nil
+	return func(error) {}, 0, nil
 }
 
 // runServer runs the handler in a real asynq server on a real Redis, as

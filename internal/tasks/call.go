@@ -48,10 +48,13 @@ func (h *Handler) call(ctx context.Context, j *job, req *vendors.Request) (*vend
 func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.Request) (*vendors.Response, error) {
 	v := j.vendor
 	wctx, cancel := context.WithTimeout(ctx, h.rateWait())
-	release, waited, err := gate.Acquire(wctx)
+	done, waited, err := gate.Acquire(wctx)
 	cancel()
 	if waited > time.Second {
 		j.log.Debug().Dur("waited", waited).Str("vendor", v.Name).Msg("waited for a vendor slot")
+	}
+	if e, ok := ocrerr.As(err); ok && e.Halt {
+		return nil, h.haltVendor(ctx, j, gate, e) // the budget is used up
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -62,7 +65,11 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 	start := time.Now()
 	j.calls++
 	resp, err := v.Client.Recognize(ctx, req)
-	release()
+	var e *ocrerr.Error
+	if err != nil {
+		e = ocrerr.Classify(err)
+	}
+	done(outcome(e)) // first: it frees the call's slots
 	endpoint := req.DocumentType
 	if resp != nil {
 		endpoint = resp.Endpoint
@@ -71,18 +78,39 @@ func (h *Handler) callOnce(ctx context.Context, j *job, gate Gate, req *vendors.
 		h.metrics().VendorCall(v.Name, endpoint, "ok", time.Since(start))
 		return resp, nil
 	}
-	e := ocrerr.Classify(err)
 	h.metrics().VendorCall(v.Name, endpoint, string(e.Code), time.Since(start))
 	if e.Halt {
-		until := time.Now().Add(v.HaltFor)
-		j.log.Error().Str("vendor", v.Name).Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).
-			Time("until", until).Msg("vendor halted for every worker: resume with 'producer resume " + v.Name + "'")
-		if herr := gate.Halt(ctx, string(e.Code), until); herr != nil {
-			j.log.Error().Err(herr).Msg("could not record vendor halt")
-		}
-		return nil, &requeue{after: v.HaltFor, reason: "vendor halted: " + string(e.Code)}
+		return nil, h.haltVendor(ctx, j, gate, e)
 	}
 	return nil, e
+}
+
+// outcome is a call's classified error as an error: nil stays nil (a nil
+// *ocrerr.Error in an error interface would not be nil).
+func outcome(e *ocrerr.Error) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+// haltVendor halts the vendor for every worker (quota or budget used up,
+// credentials rejected) and hands the task back to wait for the end of the
+// halt: until now + the error's RetryAfter (a budget's next period), else
+// the vendor's haltFor.
+func (h *Handler) haltVendor(ctx context.Context, j *job, gate Gate, e *ocrerr.Error) error {
+	v := j.vendor
+	wait := v.HaltFor
+	if e.Code == ocrerr.BudgetExhausted && e.RetryAfter > 0 {
+		wait = e.RetryAfter
+	}
+	until := time.Now().Add(wait)
+	j.log.Error().Str("vendor", v.Name).Str("code", string(e.Code)).Str("vendorCode", e.VendorCode).
+		Time("until", until).Msg("vendor halted for every worker: resume with 'producer resume " + v.Name + "'")
+	if herr := gate.Halt(ctx, string(e.Code), until); herr != nil {
+		j.log.Error().Err(herr).Msg("could not record vendor halt")
+	}
+	return &requeue{after: min(wait, v.HaltFor), reason: "vendor halted: " + string(e.Code)}
 }
 
 // haltedRequeue hands the task back until the vendor's halt ends, without

@@ -6,13 +6,18 @@ import (
 )
 
 // Gate is the per-vendor-account admission a call must pass: the shared
-// rate limit, the per-process concurrency cap and a vendor-wide halt
-// (quota used up, credentials rejected). Implemented by internal/ratelimit.
+// rate limit, the per-process concurrency cap, the fleet-wide cap on calls
+// in flight, the learned limits, the call budget and a vendor-wide halt
+// (quota or budget used up, credentials rejected). Implemented by
+// internal/ratelimit (VendorGate).
 type Gate interface {
-	// Acquire waits for a call slot until ctx ends. release must be called
-	// when the call is over. An error means no slot: the task is handed back
-	// to the queue without counting a failure.
-	Acquire(ctx context.Context) (release func(), waited time.Duration, err error)
+	// Acquire waits for a call slot until ctx ends. done must be called
+	// once when the call is over, with its outcome (nil, or the classified
+	// *ocrerr.Error): the gate learns from it and counts it. An error means
+	// no slot: the task is handed back to the queue without counting a
+	// failure; an *ocrerr.Error with Halt set (budget_exhausted) also halts
+	// the vendor until now + its RetryAfter, as a used-up quota does.
+	Acquire(ctx context.Context) (done func(callErr error), waited time.Duration, err error)
 	// Throttled tells every worker that the vendor throttled us: slow down,
 	// and wait at least retryAfter (0 when the vendor did not say).
 	Throttled(ctx context.Context, retryAfter time.Duration)
@@ -45,7 +50,9 @@ func (noMetrics) Pages(string, int)                                {}
 // unit tests.
 type openGate struct{}
 
-func (openGate) Acquire(context.Context) (func(), time.Duration, error) { return func() {}, 0, nil }
-func (openGate) Throttled(context.Context, time.Duration)               {}
-func (openGate) Halt(context.Context, string, time.Time) error          { return nil }
-func (openGate) Halted(context.Context) (time.Time, bool)               { return time.Time{}, false }
+func (openGate) Acquire(context.Context) (func(error), time.Duration, error) {
+	return func(error) {}, 0, nil
+}
+func (openGate) Throttled(context.Context, time.Duration)      {}
+func (openGate) Halt(context.Context, string, time.Time) error { return nil }
+func (openGate) Halted(context.Context) (time.Time, bool)      { return time.Time{}, false }

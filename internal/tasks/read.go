@@ -134,7 +134,11 @@ func (h *Handler) spend(ctx context.Context, j *job) {
 	if h.Batches == nil || j.Batch == "" || (j.pages == 0 && j.calls == 0) || layout.CheckBatchID(j.Batch) != nil {
 		return
 	}
-	if err := h.Batches.Spent(ctx, j.Batch, int64(j.pages), int64(j.calls)); err != nil {
+	vendor := ""
+	if j.vendor != nil {
+		vendor = j.vendor.Name
+	}
+	if err := h.Batches.Spent(ctx, j.Batch, vendor, int64(j.pages), int64(j.calls)); err != nil {
 		j.log.Warn().Err(err).Msg("batch page and call counts not updated")
 	}
 	j.pages, j.calls = 0, 0

@@ -416,7 +416,7 @@ type spendingBatches struct {
 	finished      bool
 }
 
-func (b *spendingBatches) Spent(_ context.Context, _ string, pages, calls int64) error {
+func (b *spendingBatches) Spent(_ context.Context, _, _ string, pages, calls int64) error {
 	b.pages += pages
 	b.calls += calls
 	b.spentAfterEnd = b.spentAfterEnd || b.finished

@@ -120,7 +120,7 @@ type job struct {
 
 	// Learnt while reading (read.go).
 	progress bool // pages of a multi-page source were read: saved answers to drop
-	calls    int  // vendor calls made by this run
+	calls    int  // vendor calls made by this run (the batch counts them, under j.vendor)
 	pages    int  // pages whose answer became final in this run
 }
 

@@ -75,8 +75,8 @@ type recordingGate struct {
 	halted    []string
 }
 
-func (g *recordingGate) Acquire(context.Context) (func(), time.Duration, error) {
-	return func() {}, 0, nil
+func (g *recordingGate) Acquire(context.Context) (func(error), time.Duration, error) {
+	return func(error) {}, 0, nil
 }
 func (g *recordingGate) Throttled(context.Context, time.Duration) {
 	g.mu.Lock()

@@ -46,7 +46,7 @@ func (noBooks) Register(context.Context, string, batch.Chunk) ([]bool, bool, err
 	return nil, false, nil
 }
 func (noBooks) Unregister(context.Context, string, []string) (bool, error) { return false, nil }
-func (noBooks) Spent(context.Context, string, int64, int64) error          { return nil }
+func (noBooks) Spent(context.Context, string, string, int64, int64) error  { return nil }
 func (noBooks) Seal(context.Context, string) (bool, error)                 { return false, nil }
 
 func (f *fixture) exists(t *testing.T, bucket, key string) bool {
