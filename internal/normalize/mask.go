@@ -88,7 +88,10 @@ func MaskCardNumber(s string) string {
 // (a resident number read along with it) is scrubbed as free text
 // (ScrubText). Other layouts keep only the first 4 characters.
 func MaskLicenseNumber(s string) string {
-	if m := licenseNumber.FindStringSubmatchIndex(s); m != nil {
+	// The pattern counts only when no digit touches it: inside a longer run
+	// (a resident number followed by more digits, seen by the fuzzer) its
+	// "region" and "check" would keep digits of another number in the clear.
+	if m := licenseNumber.FindStringSubmatchIndex(s); m != nil && !digitAt(s, m[0]-1) && !digitAt(s, m[1]) {
 		region, year, check := s[m[2]:m[3]], s[m[4]:m[5]], s[m[8]:m[9]]
 		return ScrubText(s[:m[0]]) + region + "-" + year + "-" + stars(6) + "-" + check + ScrubText(s[m[1]:])
 	}
@@ -96,6 +99,9 @@ func MaskLicenseNumber(s string) string {
 	keep := min(4, len(c)/2)
 	return string(c[:keep]) + stars(len(c)-keep)
 }
+
+// digitAt reports whether s has an ASCII digit at byte i.
+func digitAt(s string, i int) bool { return i >= 0 && i < len(s) && s[i] >= '0' && s[i] <= '9' }
 
 // licenseNumber: region (2 digits or a Korean name), year, serial (maybe
 // masked already: masking a masked number changes nothing), check.

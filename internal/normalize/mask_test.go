@@ -54,6 +54,14 @@ func TestMaskLicenseAndPassport(t *testing.T) {
 			t.Errorf("MaskLicenseNumber(%q) = %q; want %q", c.in, got, c.want)
 		}
 	}
+	// A license pattern inside a longer digit run is not a license number:
+	// its region and check digits would keep another number's digits in
+	// the clear (found by nhn's FuzzMaskedFreeText).
+	for _, in := range []string{"  660503-1000015 000000000000000000000000", " 660503-1000015000000000000000000000000"} {
+		if got := MaskLicenseNumber(in); strings.Contains(strings.NewReplacer("-", "", " ", "").Replace(got), "6605031000015") {
+			t.Errorf("MaskLicenseNumber(%q) = %q holds the resident number whole", in, got)
+		}
+	}
 	pp := []struct{ in, want string }{
 		{"M12345678", "M123*****"},
 		{"M123A4567", "M123*****"}, // passport seed
